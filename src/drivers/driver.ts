@@ -1,0 +1,120 @@
+/**
+ * The storage driver contract. Every driver (filesystem, inmemory, and the cloud drivers)
+ * implements it; the registry core is the only caller. Paths are absolute, slash-separated
+ * and already validated by the core (`/docker/registry/v2/...`): a driver never sees `..`
+ * or an empty component, but must still refuse one (`InvalidPathError`).
+ *
+ * Drivers throw only the typed errors below; the core maps them to registry error codes
+ * once. Any other error is a driver fault and becomes `UNKNOWN` for the client.
+ */
+import type { Readable } from 'node:stream';
+
+/** What `stat` reports of a path. Directories have size 0. */
+export interface FileInfo {
+  path: string;
+  size: number;
+  modTime: Date;
+  isDir: boolean;
+}
+
+/**
+ * An append-only writer to one path, kept open across requests of one upload.
+ * Bytes written are durable only after `commit`; `cancel` removes the path.
+ */
+export interface FileWriter {
+  /** Bytes in the file so far, including those written before this writer opened it. */
+  readonly size: number;
+  /** Appends bytes at the end. Resolves when the driver has taken them (not yet durable). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes every byte written durable (fsync or the cloud equivalent), then closes. */
+  commit(): Promise<void>;
+  /** Closes without making anything durable; the bytes stay for a later writer. */
+  close(): Promise<void>;
+  /** Closes and removes the path. */
+  cancel(): Promise<void>;
+}
+
+/** The operations every driver implements. All are safe to call concurrently. */
+export interface StorageDriver {
+  /** The driver's name as in the configuration (`filesystem`, `inmemory`, ...). */
+  readonly name: string;
+  /**
+   * Whether a driver built from the same parameters in another thread sees the same data.
+   * The inmemory driver does not: its uploads are hashed in workers but written by the main
+   * thread.
+   */
+  readonly sharedAcrossThreads: boolean;
+
+  /** The whole content of a file. Throws `PathNotFoundError`. */
+  getContent(path: string): Promise<Buffer>;
+  /** Writes a whole file atomically: readers see the old content or the new, never a part. */
+  putContent(path: string, content: Uint8Array | string): Promise<void>;
+  /**
+   * A stream of `[start, end)` of a file (to its end when `end` is omitted).
+   * Throws `PathNotFoundError`; a `start` past the end gives `InvalidOffsetError`.
+   */
+  reader(path: string, start?: number, end?: number): Promise<Readable>;
+  /** Opens an append writer, creating the file. With `append` false, truncates it first. */
+  writer(path: string, append: boolean): Promise<FileWriter>;
+  /** Size, time and kind of a path. Throws `PathNotFoundError`. */
+  stat(path: string): Promise<FileInfo>;
+  /** Full paths of the direct children of a directory, unsorted. Throws `PathNotFoundError`. */
+  list(path: string): Promise<string[]>;
+  /** Moves a file atomically, replacing `dest`. Throws `PathNotFoundError` for `source`. */
+  move(source: string, dest: string): Promise<void>;
+  /** Removes a file or a whole directory tree. Throws `PathNotFoundError`. */
+  delete(path: string): Promise<void>;
+  /** A URL the client can fetch the content from directly, or null when not supported. */
+  redirectURL(method: 'GET' | 'HEAD', path: string): Promise<string | null>;
+}
+
+/** Parameters of a driver, as in its section of the configuration. */
+export type DriverParameters = Record<string, unknown>;
+
+/** Base of the typed driver errors; `driver` names the driver that threw. */
+export class StorageDriverError extends Error {
+  constructor(
+    message: string,
+    readonly driver: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The path does not exist. */
+export class PathNotFoundError extends StorageDriverError {
+  constructor(
+    readonly path: string,
+    driver: string,
+  ) {
+    super(`path not found: ${path}`, driver);
+  }
+}
+
+/** The path is not one the driver accepts (empty component, `..`, bad characters). */
+export class InvalidPathError extends StorageDriverError {
+  constructor(
+    readonly path: string,
+    driver: string,
+  ) {
+    super(`invalid path: ${path}`, driver);
+  }
+}
+
+/** A read started past the end of the file. */
+export class InvalidOffsetError extends StorageDriverError {
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+    driver: string,
+  ) {
+    super(`invalid offset ${offset} for ${path}`, driver);
+  }
+}
+
+/** True when `err` says the path does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof PathNotFoundError;
+}
