@@ -1,0 +1,12 @@
+/** What every handler needs besides the request: the registry core and its policies. */
+import type { Registry } from '../core/registry.js';
+
+export interface ApiContext {
+  registry: Registry;
+  /** `storage.delete.enabled`: DELETE of blobs and manifests is allowed. */
+  deleteEnabled: boolean;
+  /** `storage.maintenance.readonly.enabled`: every write is refused. */
+  readOnly: boolean;
+  /** `storage.redirect.disable`: never redirect blob reads to the driver's URLs. */
+  redirectDisabled: boolean;
+}

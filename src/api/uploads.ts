@@ -1,0 +1,174 @@
+/**
+ * Blob uploads (OCI spec "Pushing blobs"; Docker API "Pushing a Layer"): start, monolithic,
+ * chunked and streamed, cross-repository mount, status, and cancel. Every style real
+ * clients use ends in `completeUpload` or in a single POST with `?digest=`.
+ */
+import { RegistryError } from '../errors/registry-error.js';
+import { isSupportedAlgorithm, parseDigest, tryParseDigest, type DigestAlgorithm } from '../oci/digest.js';
+import { isValidName } from '../oci/names.js';
+import type { ApiContext } from './context.js';
+import type { ApiReply, ApiRequest } from './types.js';
+
+/** The upload's location and the headers every 202 about it carries. */
+function uploadReply(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+  size: number,
+  algorithm: DigestAlgorithm,
+  status: number,
+): ApiReply {
+  const state = ctx.registry.uploadState.sign({ name, uuid, offset: size, startedAt: '', algorithm });
+  return {
+    status,
+    headers: {
+      Location: `${req.baseUrl}/v2/${name}/blobs/uploads/${uuid}?_state=${state}`,
+      // An empty upload still answers 0-0, as the reference does.
+      Range: `0-${Math.max(0, size - 1)}`,
+      'Docker-Upload-UUID': uuid,
+    },
+    logFields: { repo: name, uploadId: uuid, bytes: size },
+  };
+}
+
+function blobCreated(req: ApiRequest, name: string, digest: string, extra = {}): ApiReply {
+  return {
+    status: 201,
+    headers: { Location: `${req.baseUrl}/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest },
+    logFields: { repo: name, digest, ...extra },
+  };
+}
+
+/** The `digest` query parameter: required where it is read. */
+function requiredDigest(req: ApiRequest) {
+  const text = req.query.get('digest');
+  if (text === null || text === '') throw new RegistryError('DIGEST_INVALID', 'digest missing');
+  return parseDigest(text);
+}
+
+/** The algorithm the client asked for with `digest-algorithm`, or sha256. */
+function requestedAlgorithm(req: ApiRequest): DigestAlgorithm {
+  const name = req.query.get('digest-algorithm');
+  if (name === null || name === '') return 'sha256';
+  if (!isSupportedAlgorithm(name)) throw new RegistryError('DIGEST_INVALID', `unsupported algorithm ${name}`);
+  return name;
+}
+
+/** The upload's state token, checked when present; its algorithm, or sha256. */
+function uploadAlgorithm(ctx: ApiContext, req: ApiRequest, name: string, uuid: string): DigestAlgorithm {
+  const token = req.query.get('_state');
+  if (token === null) return 'sha256';
+  const state = ctx.registry.uploadState.verify(token, name, uuid);
+  return state.algorithm;
+}
+
+/** `Content-Range: <start>-<end>` of a chunk; null when absent. */
+function contentRange(req: ApiRequest): { start: number; end: number } | null {
+  const header = req.header('content-range');
+  if (header === undefined) return null;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  if (m === null) throw new RegistryError('BLOB_UPLOAD_INVALID', 'malformed Content-Range');
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end < start) throw new RegistryError('RANGE_INVALID', 'Content-Range ends before it starts');
+  const length = req.body.declaredLength;
+  if (length >= 0 && length !== end - start + 1) {
+    throw new RegistryError('RANGE_INVALID', 'Content-Range does not match Content-Length');
+  }
+  return { start, end };
+}
+
+/** Streams the request body into an upload; returns the upload's new size. */
+async function receive(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+  algorithm: DigestAlgorithm,
+  expectedOffset: number,
+): Promise<number> {
+  const sink = await ctx.registry.uploads.sink(name, uuid, algorithm, expectedOffset);
+  await req.body.pipeTo(sink);
+  return sink.end();
+}
+
+/** POST /v2/<name>/blobs/uploads/: start, single-request upload, or mount. */
+export async function startUpload(ctx: ApiContext, req: ApiRequest, name: string): Promise<ApiReply> {
+  const uploads = ctx.registry.uploads;
+  const mount = tryParseDigest(req.query.get('mount') ?? '');
+  const from = req.query.get('from');
+  if (mount !== null && from !== null && isValidName(from)) {
+    const size = await ctx.registry.blobs.mount(name, from, mount);
+    if (size !== null) return blobCreated(req, name, mount.value, { from });
+    // Not in the source: a new upload, as clients expect (they then push the bytes).
+  }
+
+  if (req.query.has('digest')) {
+    const digest = requiredDigest(req);
+    const uuid = uploads.newId();
+    await receive(ctx, req, name, uuid, digest.algorithm, -1);
+    const size = await uploads.complete(name, uuid, digest);
+    return blobCreated(req, name, digest.value, { bytes: size });
+  }
+
+  const algorithm = requestedAlgorithm(req);
+  const { uuid } = await uploads.start(name);
+  // A body on a POST without a digest means nothing (some clients send one): it is ignored.
+  return uploadReply(ctx, req, name, uuid, 0, algorithm, 202);
+}
+
+/** PATCH: appends a chunk (with Content-Range) or a stream (without). */
+export async function patchUpload(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+): Promise<ApiReply> {
+  const algorithm = uploadAlgorithm(ctx, req, name, uuid);
+  const range = contentRange(req);
+  await ctx.registry.uploads.check(name, uuid);
+  const size = await receive(ctx, req, name, uuid, algorithm, range?.start ?? -1);
+  const current = size >= 0 ? size : await ctx.registry.uploads.size(name, uuid);
+  return uploadReply(ctx, req, name, uuid, current, algorithm, 202);
+}
+
+/** PUT ?digest=: appends the last chunk, if any, and completes the upload. */
+export async function completeUpload(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+): Promise<ApiReply> {
+  const digest = requiredDigest(req);
+  uploadAlgorithm(ctx, req, name, uuid);
+  const range = contentRange(req);
+  await ctx.registry.uploads.check(name, uuid);
+  if (req.body.present) await receive(ctx, req, name, uuid, digest.algorithm, range?.start ?? -1);
+  const size = await ctx.registry.uploads.complete(name, uuid, digest);
+  return blobCreated(req, name, digest.value, { uploadId: uuid, bytes: size });
+}
+
+/** GET: how far the upload has come. */
+export async function getUploadStatus(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+): Promise<ApiReply> {
+  const algorithm = uploadAlgorithm(ctx, req, name, uuid);
+  await ctx.registry.uploads.check(name, uuid);
+  const size = await ctx.registry.uploads.size(name, uuid);
+  return uploadReply(ctx, req, name, uuid, size, algorithm, 204);
+}
+
+/** DELETE: cancels the upload and removes its bytes. */
+export async function cancelUpload(
+  ctx: ApiContext,
+  _req: ApiRequest,
+  name: string,
+  uuid: string,
+): Promise<ApiReply> {
+  await ctx.registry.uploads.cancel(name, uuid);
+  return { status: 204, logFields: { repo: name, uploadId: uuid } };
+}

@@ -1,0 +1,85 @@
+/**
+ * The `berth` command: `serve [config.yml]`, `version`, `--help`. Argument parsing only;
+ * everything else lives in main.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { startRegistry } from '../main.js';
+
+const usage = `Usage: berth <command> [options]
+
+Commands:
+  serve [config.yml]   run the registry (no file: 127.0.0.1:5000, storage under ./data)
+  version              print the version
+  help                 print this help
+
+Options:
+  -h, --help           print this help
+  -v, --version        print the version
+
+Environment variables REGISTRY_<SECTION>_<KEY> override configuration keys, as in the
+reference registry (REGISTRY_HTTP_ADDR=127.0.0.1:5001).
+`;
+
+function version(): string {
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the command line; resolves with the exit code (serve resolves when stopped). */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    });
+  } catch (err) {
+    process.stderr.write(`berth: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help === true || command === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (parsed.values.version === true || command === 'version') {
+    process.stdout.write(`berth ${version()}\n`);
+    return 0;
+  }
+  if (command !== 'serve' || rest.length > 1) {
+    process.stderr.write(command === undefined ? usage : `berth: unknown command ${command}\n\n${usage}`);
+    return 2;
+  }
+  return serve(rest[0]);
+}
+
+async function serve(configPath: string | undefined): Promise<number> {
+  let loaded;
+  try {
+    loaded = await loadConfig(configPath);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`berth: ${err.message}\n`);
+    return 2;
+  }
+  const registry = await startRegistry(loaded.config, { warnings: loaded.warnings });
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      registry.log.info({ signal }, 'shutting down');
+      registry.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          registry.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,287 @@
+/**
+ * The zod schema of a configuration file in the reference registry's `config.yml` format,
+ * after environment overrides and before defaults are filled in (see load.ts).
+ *
+ * Every key is optional here; defaults are applied by the loader so that the embedded
+ * default configuration and a user's file share one set of rules. Objects are strict: an
+ * unknown key is an error naming it, because a misspelt key silently ignored would leave a
+ * setting at a default the operator did not choose.
+ */
+import { z } from 'zod';
+import { parseGoDuration } from './duration.js';
+
+/** Storage drivers Berth implements. */
+export const SUPPORTED_DRIVERS = ['filesystem', 'inmemory'] as const;
+
+/** Storage drivers the reference registry has and Berth does not implement yet. */
+export const UNSUPPORTED_DRIVERS = ['s3', 'azure', 'gcs', 'oss', 'swift'] as const;
+
+/** Every key of the `storage` section that names a driver rather than an option. */
+export const DRIVER_KEYS: readonly string[] = [...SUPPORTED_DRIVERS, ...UNSUPPORTED_DRIVERS];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A YAML key with nothing after it parses to null; the reference (Go, yaml.v2) reads that as
+ * the zero value, i.e. "not set", so nulls are dropped before validation.
+ */
+function dropNulls(value: unknown): unknown {
+  if (value === null) return {};
+  if (!isRecord(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+}
+
+function section<S extends z.ZodRawShape>(shape: S) {
+  return z.preprocess(dropNulls, z.object(shape).strict()).optional();
+}
+
+/**
+ * A string option. yaml.v2 stores any scalar into a string field, so `secret: 12345` or a
+ * log field `version: 2` is valid in the reference and must be here too.
+ */
+function text() {
+  return z
+    .preprocess(
+      (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
+      z.string({ error: 'expected a string' }),
+    )
+    .optional();
+}
+
+function bool() {
+  return z.boolean({ error: 'expected true or false' }).optional();
+}
+
+/** A Go duration string; `positive` rejects zero and negative values. */
+function durationText(positive: boolean) {
+  return z
+    .string({ error: 'expected a duration such as 24h or 1m30s' })
+    .refine((v) => {
+      const ms = parseGoDuration(v);
+      return ms !== undefined && (positive ? ms > 0 : ms >= 0);
+    }, `expected a ${positive ? 'positive ' : ''}duration such as 24h or 1m30s`)
+    .optional();
+}
+
+/** Numeric strings count as integers: the reference filesystem driver parses them too. */
+function integer(min: number) {
+  const message = `expected integer >= ${min}`;
+  return z
+    .preprocess(
+      (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+      z.number({ error: message }).int({ error: message }).min(min, { error: message }),
+    )
+    .optional();
+}
+
+/** A section Berth does not implement but whose absence of effect is harmless. */
+function ignored() {
+  return z.unknown().optional();
+}
+
+/**
+ * A section Berth does not implement and must not ignore (ignoring `auth` would serve an open
+ * registry). The shape lists its known sub-keys only so that `REGISTRY_*` variables naming
+ * them resolve (and then refuse) instead of being dismissed as unknown.
+ */
+function refused(name: string, knownKeys: readonly string[]) {
+  const shape = Object.fromEntries(knownKeys.map((k) => [k, z.unknown().optional()]));
+  return z
+    .preprocess(dropNulls, z.object(shape).loose())
+    .refine(
+      (v) => Object.keys(v).length === 0,
+      `${name} is not supported yet by Berth, which will not start rather than ignore it`,
+    )
+    .optional();
+}
+
+function unsupportedDriver(name: string) {
+  return z
+    .unknown()
+    .refine(() => false, `storage driver ${name} is not supported yet by Berth (use filesystem)`)
+    .optional();
+}
+
+const logLevel = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+    z.enum(['error', 'warn', 'warning', 'info', 'debug'], {
+      error: 'expected one of error, warn, info, debug',
+    }),
+  )
+  .optional();
+
+const logSchema = section({
+  level: logLevel,
+  formatter: z
+    .enum(['text', 'json', 'logstash'], { error: 'expected one of text, json, logstash' })
+    .optional(),
+  fields: z.preprocess(dropNulls, z.record(z.string(), text().unwrap())).optional(),
+  accesslog: section({ disabled: bool() }),
+  hooks: ignored(),
+});
+
+const filesystemSchema = section({
+  rootdirectory: text().unwrap().refine((v) => v !== '', 'expected a non-empty path').optional(),
+  maxthreads: integer(25),
+});
+
+const inmemorySchema = section({});
+
+/**
+ * The driver keys are mutually exclusive; storage given as a bare string (`storage: inmemory`,
+ * which the reference also accepts) names a driver without parameters.
+ */
+function normaliseStorage(value: unknown): unknown {
+  if (typeof value === 'string') return { [value]: {} };
+  if (value === null) return {};
+  if (!isRecord(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (DRIVER_KEYS.includes(key)) out[key] = v ?? {};
+    else if (v !== null) out[key] = v;
+  }
+  return out;
+}
+
+const storageSchema = z
+  .preprocess(
+    normaliseStorage,
+    z
+      .object({
+        filesystem: filesystemSchema,
+        inmemory: inmemorySchema,
+        s3: unsupportedDriver('s3'),
+        azure: unsupportedDriver('azure'),
+        gcs: unsupportedDriver('gcs'),
+        oss: unsupportedDriver('oss'),
+        swift: unsupportedDriver('swift'),
+        delete: section({ enabled: bool() }),
+        maintenance: section({
+          uploadpurging: section({
+            enabled: bool(),
+            age: durationText(true),
+            interval: durationText(true),
+            dryrun: bool(),
+          }),
+          readonly: section({ enabled: bool() }),
+        }),
+        redirect: section({ disable: bool() }),
+        cache: section({
+          blobdescriptor: z
+            .enum(['inmemory', 'redis'], { error: 'expected inmemory or redis' })
+            .optional(),
+          layerinfo: z
+            .enum(['inmemory', 'redis'], { error: 'expected inmemory or redis' })
+            .optional(),
+          blobdescriptorsize: integer(0),
+        }),
+        tag: section({ concurrencylimit: integer(0) }),
+      })
+      .strict(),
+  )
+  .superRefine(
+    (value, ctx) => {
+      if (!isRecord(value)) return;
+      const drivers = Object.keys(value).filter((k) => DRIVER_KEYS.includes(k));
+      if (drivers.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'no storage driver configured; expected exactly one of filesystem, inmemory',
+        });
+      } else if (drivers.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `more than one storage driver (${drivers.join(', ')}); expected exactly one`,
+        });
+      }
+    },
+    // Runs even when a driver's own parameters are invalid, so both problems are reported.
+    { when: () => true },
+  );
+
+/** http.tls is refused only when it would make the reference serve TLS. */
+const tlsSchema = z
+  .unknown()
+  .refine((v) => {
+    if (!isRecord(v)) return true;
+    const acme = v['letsencrypt'];
+    return !isSet(v['certificate']) && !(isRecord(acme) && isSet(acme['cachefile']));
+  }, 'TLS is not supported yet by Berth; terminate TLS in a reverse proxy in front of it')
+  .optional();
+
+function isSet(value: unknown): boolean {
+  return typeof value === 'string' && value !== '';
+}
+
+const headerValues = z.union([z.array(text().unwrap()), text().unwrap()], {
+  error: 'expected a list of strings',
+});
+
+const httpSchema = section({
+  addr: text(),
+  net: z.enum(['tcp', 'unix'], { error: 'expected tcp or unix' }).optional(),
+  prefix: text(),
+  host: text()
+    .unwrap()
+    .refine((v) => v === '' || isHttpUrl(v), 'expected an absolute http or https URL')
+    .optional(),
+  secret: text(),
+  relativeurls: bool(),
+  headers: z.preprocess(dropNulls, z.record(z.string(), headerValues)).optional(),
+  draintimeout: z
+    .union([z.string(), z.number()], { error: 'expected a duration such as 60s' })
+    .refine((v) => {
+      const ms = typeof v === 'number' ? v / 1e6 : parseGoDuration(v);
+      return ms !== undefined && Number.isFinite(ms) && ms >= 0;
+    }, 'expected a non-negative duration such as 60s or 1m30s')
+    .optional(),
+  tls: tlsSchema,
+  debug: ignored(),
+  http2: ignored(),
+  h2c: ignored(),
+});
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The whole document (parsed YAML after environment overrides). Only `version` and `storage`
+ * are required; refused sections and unsupported drivers fail validation with a message
+ * saying so, ignored ones pass as they are. `version` is checked as written: YAML reads
+ * `0.1` as a number and `"0.1"` as a string, and the reference accepts both.
+ */
+export const configSchema = section({
+  version: z
+    .union([z.literal('0.1'), z.literal(0.1)], {
+      error: (issue) =>
+        issue.input === undefined ? 'required (must be 0.1)' : 'unsupported version; expected 0.1',
+    }),
+  log: logSchema,
+  loglevel: logLevel,
+  storage: storageSchema,
+  http: httpSchema,
+  auth: refused('auth', ['silly', 'token', 'htpasswd', 'none']),
+  proxy: refused('proxy', ['remoteurl', 'username', 'password', 'ttl', 'exec']),
+  middleware: refused('middleware', ['registry', 'repository', 'storage']),
+  validation: refused('validation', ['enabled', 'disabled', 'manifests']),
+  compatibility: refused('compatibility', ['schema1']),
+  reporting: ignored(),
+  health: ignored(),
+  notifications: ignored(),
+  redis: ignored(),
+}).unwrap();
+
+/** A configuration file as validated by {@link configSchema}, before defaults. */
+export type ConfigFile = z.output<typeof configSchema>;
+
+/** Top-level sections accepted only to be ignored, each reported by a warning. */
+export const IGNORED_SECTIONS = ['reporting', 'health', 'notifications', 'redis'] as const;

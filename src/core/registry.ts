@@ -1,0 +1,34 @@
+/**
+ * The registry core: the stores, built once over one driver and one worker pool. The API
+ * layer reaches storage only through this.
+ */
+import type { StorageDriver } from '../drivers/driver.js';
+import type { WorkerPool } from '../workers/pool.js';
+import { BlobStore } from './blobs.js';
+import { listRepositories } from './catalog.js';
+import { ManifestStore } from './manifests.js';
+import { UploadStateSigner } from './upload-state.js';
+import { UploadStore } from './uploads.js';
+
+export class Registry {
+  readonly blobs: BlobStore;
+  readonly uploads: UploadStore;
+  readonly manifests: ManifestStore;
+  readonly uploadState: UploadStateSigner;
+
+  constructor(
+    readonly driver: StorageDriver,
+    readonly pool: WorkerPool,
+    secret: string,
+  ) {
+    this.blobs = new BlobStore(driver);
+    this.uploads = new UploadStore(driver, pool, this.blobs);
+    this.manifests = new ManifestStore(driver, pool, this.blobs);
+    this.uploadState = new UploadStateSigner(secret);
+  }
+
+  /** Every repository name, sorted. */
+  repositories(): Promise<string[]> {
+    return listRepositories(this.driver);
+  }
+}

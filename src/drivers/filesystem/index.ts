@@ -1,0 +1,311 @@
+/**
+ * The `filesystem` storage driver: driver paths are plain files and directories under
+ * `rootdirectory`, exactly as the reference registry lays them out, so either registry can
+ * serve a tree the other wrote. Files are created 0666 and directories 0777 (less the umask),
+ * as the reference does.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
+import { InvalidOffsetError, PathNotFoundError } from '../driver.js';
+import { checkPath, childPath } from '../paths.js';
+import { errnoCode, isMissing } from './errno.js';
+import { Gate } from './gate.js';
+import { FsFileWriter } from './writer.js';
+
+const NAME = 'filesystem';
+
+/** The reference's default for `maxthreads`. */
+export const DEFAULT_MAX_THREADS = 100;
+/** The smallest `maxthreads` accepted (the reference's floor). */
+export const MIN_MAX_THREADS = 25;
+
+/**
+ * Prefix of `putContent`'s temporary files. Registry path components (repository names,
+ * tags, digests, upload ids) never start with `.`, so no registry content can carry this
+ * name; `list` hides such files so that a walk never trips over an in-flight write.
+ */
+export const TEMP_PREFIX = '.berth-tmp.';
+
+/** Bytes per read of a `reader` stream: large enough that blob pulls are not syscall-bound. */
+const READ_CHUNK = 256 * 1024;
+
+/** Parameters of the filesystem driver, as in its section of the configuration. */
+export interface FilesystemDriverParams {
+  /** Directory the registry tree lives under; relative paths resolve against the cwd. */
+  rootdirectory: string;
+  /** Operations in flight at once; an integer of at least 25, 100 when absent. */
+  maxthreads?: number;
+}
+
+/**
+ * A `StorageDriver` on the local filesystem. Every operation holds one slot of a gate of
+ * `maxthreads` slots while it touches the disk (see `Gate`); `reader` streams read outside
+ * it, as the reference's readers do. Reads of a directory, of a missing path, or of a path
+ * under a file throw `PathNotFoundError`; other OS errors are passed through as faults.
+ */
+export class FilesystemDriver implements StorageDriver {
+  readonly name = NAME;
+  readonly sharedAcrossThreads = true;
+  /** The absolute root directory. */
+  readonly rootDirectory: string;
+  /** `rootDirectory` without a trailing slash (empty for `/`), for joining driver paths. */
+  private readonly prefix: string;
+  private readonly gate: Gate;
+
+  /** Throws RangeError for an empty `rootdirectory` or a bad `maxthreads`. */
+  constructor(params: FilesystemDriverParams) {
+    if (typeof params.rootdirectory !== 'string' || params.rootdirectory === '') {
+      throw new RangeError('filesystem driver: rootdirectory must be a non-empty string');
+    }
+    const maxthreads = params.maxthreads ?? DEFAULT_MAX_THREADS;
+    if (!Number.isSafeInteger(maxthreads) || maxthreads < MIN_MAX_THREADS) {
+      throw new RangeError(
+        `filesystem driver: maxthreads must be an integer >= ${MIN_MAX_THREADS}, ` +
+          `got ${String(params.maxthreads)}`,
+      );
+    }
+    this.rootDirectory = resolve(params.rootdirectory);
+    this.prefix = this.rootDirectory === '/' ? '' : this.rootDirectory;
+    this.gate = new Gate(maxthreads);
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    checkPath(path, NAME);
+    await this.gate.enter();
+    try {
+      return await readFile(this.osPath(path));
+    } catch (err) {
+      throw notFoundFor(err, path, true);
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  /**
+   * Writes a sibling temporary file, `fdatasync`s it, renames it over the target (the one
+   * atomic step) and then syncs the directory so the new name survives a crash, as the
+   * reference does. On any failure the temporary file is removed.
+   */
+  async putContent(path: string, content: Uint8Array | string): Promise<void> {
+    checkPath(path, NAME);
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    const target = this.osPath(path);
+    const dir = dirname(target);
+    const temp = `${dir}/${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+    await this.gate.enter();
+    try {
+      // `wx`: never adopt a file someone else created under the same random name.
+      const handle = await openCreating(temp, 'wx');
+      try {
+        await handle.writeFile(data);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+      await syncDir(dir);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  /**
+   * Opens the file and checks the range against its size at open time, so that the errors
+   * are thrown here rather than from the stream. The stream owns the descriptor and closes
+   * it at its end or when destroyed. `end` past the size reads to the end; `end` before
+   * `start` or a negative `start` is an `InvalidOffsetError`.
+   */
+  async reader(path: string, start = 0, end?: number): Promise<Readable> {
+    checkPath(path, NAME);
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new InvalidOffsetError(path, start, NAME);
+    }
+    if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+      throw new InvalidOffsetError(path, end, NAME);
+    }
+    let handle: FileHandle | undefined;
+    await this.gate.enter();
+    try {
+      handle = await open(this.osPath(path), 'r');
+      const info = await handle.stat();
+      if (info.isDirectory()) throw new PathNotFoundError(path, NAME);
+      if (start > info.size) throw new InvalidOffsetError(path, start, NAME);
+      if (start === info.size || end === start) return emptyStream();
+      // Node's `end` is inclusive; the contract's is exclusive.
+      const stream = handle.createReadStream({
+        start,
+        end: end === undefined ? Infinity : end - 1,
+        highWaterMark: READ_CHUNK,
+      });
+      handle = undefined;
+      return stream;
+    } catch (err) {
+      throw notFoundFor(err, path, false);
+    } finally {
+      if (handle !== undefined) await handle.close().catch(() => undefined);
+      this.gate.leave();
+    }
+  }
+
+  /** Opens in `a` (append) or `w` (truncate) mode, creating the file and its parents. */
+  async writer(path: string, append: boolean): Promise<FileWriter> {
+    checkPath(path, NAME);
+    const file = this.osPath(path);
+    await this.gate.enter();
+    try {
+      const handle = await openCreating(file, append ? 'a' : 'w');
+      let size = 0;
+      if (append) {
+        try {
+          size = (await handle.stat()).size;
+        } catch (err) {
+          await handle.close().catch(() => undefined);
+          throw err;
+        }
+      }
+      return new FsFileWriter(handle, file, size, this.gate);
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    checkPath(path, NAME, true);
+    await this.gate.enter();
+    try {
+      const info = await stat(this.osPath(path));
+      const isDir = info.isDirectory();
+      return { path, size: isDir ? 0 : info.size, modTime: info.mtime, isDir };
+    } catch (err) {
+      throw notFoundFor(err, path, false);
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  /** Children of a directory, without `putContent`'s in-flight temporary files. */
+  async list(path: string): Promise<string[]> {
+    checkPath(path, NAME, true);
+    let names: string[];
+    await this.gate.enter();
+    try {
+      names = await readdir(this.osPath(path));
+    } catch (err) {
+      throw notFoundFor(err, path, false);
+    } finally {
+      this.gate.leave();
+    }
+    const children: string[] = [];
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) children.push(childPath(path, name));
+    }
+    return children;
+  }
+
+  /**
+   * `rename(2)`, which replaces `dest` atomically. The destination's parents are created
+   * only when the first attempt shows they are missing, which saves a `mkdir` per move.
+   */
+  async move(source: string, dest: string): Promise<void> {
+    checkPath(source, NAME);
+    checkPath(dest, NAME);
+    const from = this.osPath(source);
+    const to = this.osPath(dest);
+    await this.gate.enter();
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      // ENOENT/ENOTDIR may be about either side: a missing source is the caller's error.
+      if (!(await exists(from))) throw new PathNotFoundError(source, NAME);
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      await mkdir(dirname(to), { recursive: true });
+      // Failing now means the source vanished in between (a concurrent move or delete).
+      await rename(from, to).catch((retryErr: unknown) => {
+        throw notFoundFor(retryErr, source, false);
+      });
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  /** `rm -r`; empty parent directories stay, as in the reference. */
+  async delete(path: string): Promise<void> {
+    checkPath(path, NAME);
+    await this.gate.enter();
+    try {
+      await rm(this.osPath(path), { recursive: true });
+    } catch (err) {
+      throw notFoundFor(err, path, false);
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  /** The filesystem has no URL to hand out. */
+  async redirectURL(_method: 'GET' | 'HEAD', path: string): Promise<string | null> {
+    checkPath(path, NAME);
+    return null;
+  }
+
+  /** The OS path of a (validated) driver path. */
+  private osPath(path: string): string {
+    if (path === '/') return this.prefix === '' ? '/' : this.prefix;
+    return this.prefix + path;
+  }
+}
+
+/**
+ * `err` as thrown to the core: a missing path becomes `PathNotFoundError` (with `isDirToo`,
+ * so does a directory where a file was expected); typed errors and faults pass unchanged.
+ */
+function notFoundFor(err: unknown, path: string, isDirToo: boolean): unknown {
+  if (isMissing(err) || (isDirToo && errnoCode(err) === 'EISDIR')) {
+    return new PathNotFoundError(path, NAME);
+  }
+  return err;
+}
+
+/** Whether anything (even a dangling link) is at `file`; errors other than absence throw. */
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+}
+
+/** Opens `file` with `flags`, creating its parent directories when they are missing. */
+async function openCreating(file: string, flags: string): Promise<FileHandle> {
+  try {
+    return await open(file, flags);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  await mkdir(dirname(file), { recursive: true });
+  return open(file, flags);
+}
+
+/** `fsync`s a directory so that a rename in it is durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A byte-mode stream with no data, for empty ranges. */
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}

@@ -1,0 +1,204 @@
+/**
+ * The HTTP front end: the only code that imports uWebSockets.js. It reads each request's
+ * line and headers synchronously (uWS request objects die when the handler returns),
+ * attaches the body and abort handlers, hands an `ApiRequest` to the route table, and writes
+ * what comes back. Errors become the spec's JSON error body; anything unexpected becomes
+ * `UNKNOWN` carrying only the request id, its cause going to the log.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import uws from 'uWebSockets.js';
+import { dispatch } from '../api/routes.js';
+import type { ApiContext } from '../api/context.js';
+import type { ApiReply, ApiRequest } from '../api/types.js';
+import type { HttpConfig } from '../config/types.js';
+import { RegistryError } from '../errors/registry-error.js';
+import { logRequest } from '../log/request-log.js';
+import { UwsBody } from './body.js';
+import { sendReply, type ResponseState } from './reply.js';
+
+export interface ServerOptions {
+  http: HttpConfig;
+  api: ApiContext;
+  log: Logger;
+  accessLog: boolean;
+}
+
+/** Where the server listens once started. */
+export interface Listening {
+  /** The TCP port (0 for a unix socket). */
+  port: number;
+}
+
+/** Splits `host:port` (`:5000` means every interface, as in the reference). */
+export function parseAddr(addr: string): { host: string; port: number } {
+  const colon = addr.lastIndexOf(':');
+  const host = addr.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(addr.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`http.addr: not a host:port: ${addr}`);
+  }
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export class HttpServer {
+  readonly #app = uws.App();
+  readonly #options: ServerOptions;
+  readonly #common: [string, string][];
+  readonly #prefix: string;
+  #listenSocket: uws.us_listen_socket | null = null;
+  #inFlight = 0;
+  #idle: (() => void) | null = null;
+
+  constructor(options: ServerOptions) {
+    this.#options = options;
+    this.#prefix = options.http.prefix.replace(/\/$/, '');
+    this.#common = [['Docker-Distribution-API-Version', 'registry/2.0']];
+    for (const [name, values] of Object.entries(options.http.headers)) {
+      for (const value of values) this.#common.push([name, value]);
+    }
+    this.#app.any('/*', (res, req) => this.#onRequest(res, req));
+  }
+
+  /** Starts listening. Rejects when the address cannot be bound. */
+  listen(): Promise<Listening> {
+    const { http } = this.#options;
+    return new Promise((resolve, reject) => {
+      const done = (socket: uws.us_listen_socket | false): void => {
+        if (socket === false) return reject(new Error(`cannot listen on ${http.addr}`));
+        this.#listenSocket = socket;
+        resolve({ port: http.net === 'unix' ? 0 : uws.us_socket_local_port(socket) });
+      };
+      if (http.net === 'unix') {
+        this.#app.listen_unix(done, http.addr);
+      } else {
+        const { host, port } = parseAddr(http.addr);
+        this.#app.listen(host, port, done);
+      }
+    });
+  }
+
+  /**
+   * Stops taking connections, then waits for the requests under way, at most `timeoutMs`.
+   * Resolves with the number still running when it gave up.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.#listenSocket !== null) uws.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = null;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return this.#inFlight;
+  }
+
+  /**
+   * Stops listening. Idle keep-alive connections stay until their clients or the process
+   * end them: uWS v20.30 has no call that closes every connection of an app.
+   */
+  close(): void {
+    if (this.#listenSocket !== null) uws.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = null;
+  }
+
+  #onRequest(res: uws.HttpResponse, raw: uws.HttpRequest): void {
+    const started = performance.now();
+    const method = raw.getCaseSensitiveMethod().toUpperCase();
+    const url = raw.getUrl();
+    const query = raw.getQuery() ?? '';
+    const headers = new Map<string, string[]>();
+    raw.forEach((name, value) => {
+      const list = headers.get(name);
+      if (list === undefined) headers.set(name, [value]);
+      else list.push(value);
+    });
+    const first = (name: string): string | undefined => headers.get(name)?.[0];
+
+    const state: ResponseState = { aborted: false, readable: null, bytes: 0 };
+    const chunked = first('transfer-encoding')?.toLowerCase().includes('chunked') ?? false;
+    const body = new UwsBody(res, first('content-length'), chunked);
+    this.#inFlight++;
+    res.onAborted(() => {
+      state.aborted = true;
+      body.abort();
+      state.readable?.destroy();
+    });
+
+    const reqId = randomUUID();
+    const log = this.#options.log.child({ reqId });
+    const path = url.startsWith(this.#prefix) ? url.slice(this.#prefix.length) : '';
+    const request: ApiRequest = {
+      method,
+      path,
+      query: new URLSearchParams(query),
+      reqId,
+      log,
+      body,
+      header: first,
+      headerValues: (name) => headers.get(name) ?? [],
+      baseUrl: this.#baseUrl(first),
+      pathPrefix: this.#prefix,
+    };
+
+    let errorCode: { code: string; cause?: unknown } | undefined;
+    const finish = (reply: ApiReply): void => {
+      const head = method === 'HEAD';
+      sendReply(res, reply, this.#common, state, head, !body.complete, () => {
+        logRequest(
+          log,
+          {
+            method,
+            path: url,
+            status: reply.status,
+            bytes: state.bytes,
+            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+            ...(reply.logFields === undefined ? {} : { fields: reply.logFields }),
+            ...(errorCode === undefined ? {} : { err: errorCode }),
+          },
+          this.#options.accessLog,
+        );
+        this.#requestDone();
+      });
+    };
+    const route = path.startsWith('/v2') ? dispatch(this.#options.api, request) : notFound();
+    route.then(finish, (err: unknown) => {
+      const failure = toRegistryError(err, reqId);
+      errorCode = { code: failure.code, ...(failure.code === 'UNKNOWN' ? { cause: err } : {}) };
+      finish(errorReply(failure));
+    });
+  }
+
+  #requestDone(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
+  }
+
+  /** Base of `Location` URLs (configuration.md, `http.host` and `relativeurls`). */
+  #baseUrl(header: (name: string) => string | undefined): string {
+    const { http } = this.#options;
+    if (http.relativeurls) return this.#prefix;
+    if (http.host !== '') return `${http.host.replace(/\/$/, '')}${this.#prefix}`;
+    const proto = header('x-forwarded-proto')?.split(',')[0]?.trim() ?? 'http';
+    const host = header('x-forwarded-host')?.split(',')[0]?.trim() ?? header('host') ?? 'localhost';
+    return `${proto}://${host}${this.#prefix}`;
+  }
+}
+
+function notFound(): Promise<ApiReply> {
+  return Promise.reject(new RegistryError('NAME_UNKNOWN', 'no such endpoint', 404));
+}
+
+function toRegistryError(err: unknown, reqId: string): RegistryError {
+  if (err instanceof RegistryError) return err;
+  return new RegistryError('UNKNOWN', { requestId: reqId });
+}
+
+function errorReply(err: RegistryError): ApiReply {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...err.headers };
+  return { status: err.status, headers, body: err.toBody() };
+}

@@ -1,0 +1,78 @@
+/**
+ * Process assembly: from a validated configuration to a listening registry. Builds the
+ * logger, the storage driver, the worker pool, the registry core and the HTTP server, and
+ * takes them down again in order.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/types.js';
+import { Registry } from './core/registry.js';
+import { createDriver } from './drivers/factory.js';
+import { HttpServer } from './http/server.js';
+import { createLogger } from './log/logger.js';
+import { WorkerPool } from './workers/pool.js';
+
+/** How long SIGTERM waits for requests under way when `http.draintimeout` is not set. */
+const defaultDrainMs = 30_000;
+
+/** A running registry. */
+export interface RunningRegistry {
+  /** The TCP port it listens on (0 on a unix socket). */
+  port: number;
+  log: Logger;
+  /** Stops taking requests, waits for those under way (`http.draintimeout`), frees everything. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Worker shards; one per core when not given. */
+  shards?: number;
+  /** Warnings from loading the configuration, logged once at start. */
+  warnings?: string[];
+}
+
+/** Starts a registry for a configuration. */
+export async function startRegistry(
+  config: Readonly<Config>,
+  options: StartOptions = {},
+): Promise<RunningRegistry> {
+  const log = options.log ?? createLogger(config.log);
+  for (const warning of options.warnings ?? []) log.warn(warning);
+
+  const { driver: driverName, parameters } = config.storage;
+  const driver = createDriver(driverName, parameters);
+  const pool = await WorkerPool.create({ driver: driverName, parameters }, options.shards);
+  const registry = new Registry(driver, pool, config.http.secret);
+  const server = new HttpServer({
+    http: config.http,
+    api: {
+      registry,
+      deleteEnabled: config.storage.delete.enabled,
+      readOnly: config.storage.maintenance.readonly.enabled,
+      redirectDisabled: config.storage.redirect.disable,
+    },
+    log,
+    accessLog: !config.log.accesslog.disabled,
+  });
+  let port: number;
+  try {
+    ({ port } = await server.listen());
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+  log.info({ addr: config.http.addr, port, driver: driverName }, 'listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const left = await server.drain(config.http.draintimeoutMs || defaultDrainMs);
+      if (left > 0) log.warn({ requests: left }, 'drain timed out; closing connections');
+      server.close();
+      await pool.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { port, log, stop };
+}

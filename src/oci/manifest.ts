@@ -1,0 +1,111 @@
+/**
+ * Manifest checks done before a manifest is stored (image-spec manifest.md, image-index.md;
+ * Docker manifest-v2-2.md): the body is JSON of a known manifest type, its descriptors are
+ * well formed, and the references it makes are listed so the core can check they exist.
+ * Pure: no I/O, so it runs in the worker pool.
+ */
+import { RegistryError } from '../errors/registry-error.js';
+import { tryParseDigest } from './digest.js';
+import { imageTypes, indexTypes, mediaTypes, nonDistributableLayerTypes } from './media-types.js';
+
+/** What the core needs to know of a manifest to store it. */
+export interface ManifestInfo {
+  mediaType: string;
+  /** Blobs that must exist in the repository: config and distributable layers. */
+  blobs: string[];
+  /** Manifests that must exist in the repository: the children of an index. */
+  manifests: string[];
+  /** The digest of `subject`, when there is one. */
+  subject?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function invalid(detail: string): RegistryError {
+  return new RegistryError('MANIFEST_INVALID', detail);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks one descriptor (descriptor.md) and returns its digest. */
+function checkDescriptor(value: unknown, where: string): { digest: string; mediaType: string } {
+  if (!isObject(value)) throw invalid(`${where}: descriptor must be an object`);
+  const { mediaType, digest, size } = value;
+  if (typeof mediaType !== 'string' || mediaType === '') {
+    throw invalid(`${where}: mediaType is required`);
+  }
+  if (typeof digest !== 'string' || tryParseDigest(digest) === null) {
+    throw invalid(`${where}: invalid digest`);
+  }
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw invalid(`${where}: size must be a non-negative integer`);
+  }
+  return { digest, mediaType };
+}
+
+/**
+ * Decides the manifest's type from its `mediaType` field, the request's Content-Type, or
+ * its shape, in that order. A `mediaType` field that contradicts a manifest Content-Type is
+ * refused: the stored type must be the one the client meant.
+ */
+function manifestType(body: Json, contentType: string | undefined): string {
+  const declared = body['mediaType'];
+  const header = contentType?.split(';')[0]?.trim();
+  const headerIsManifest = header !== undefined && (imageTypes.has(header) || indexTypes.has(header));
+  if (declared !== undefined) {
+    if (typeof declared !== 'string') throw invalid('mediaType must be a string');
+    if (headerIsManifest && header !== declared) {
+      throw invalid(`mediaType ${declared} does not match Content-Type ${header}`);
+    }
+    return declared;
+  }
+  if (headerIsManifest) return header;
+  if (Array.isArray(body['manifests'])) return mediaTypes.ociIndex;
+  if (body['config'] !== undefined) return mediaTypes.ociManifest;
+  throw invalid('cannot tell the manifest type: no mediaType and no known shape');
+}
+
+/**
+ * Parses and checks a manifest body. Throws `MANIFEST_INVALID` (with a detail naming the
+ * problem) for anything that is not a well-formed manifest of a type Berth stores.
+ */
+export function inspectManifest(bytes: Uint8Array, contentType: string | undefined): ManifestInfo {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
+  } catch {
+    throw invalid('manifest is not valid JSON');
+  }
+  if (!isObject(body)) throw invalid('manifest must be a JSON object');
+
+  const mediaType = manifestType(body, contentType);
+  if (mediaType === mediaTypes.dockerSchema1 || mediaType === mediaTypes.dockerSchema1Signed) {
+    throw new RegistryError('MANIFEST_INVALID', 'schema 1 manifests are not supported');
+  }
+  if (!imageTypes.has(mediaType) && !indexTypes.has(mediaType)) {
+    throw invalid(`unknown manifest media type ${mediaType}`);
+  }
+  if (body['schemaVersion'] !== 2) throw invalid('schemaVersion must be 2');
+
+  const info: ManifestInfo = { mediaType, blobs: [], manifests: [] };
+  if (imageTypes.has(mediaType)) {
+    info.blobs.push(checkDescriptor(body['config'], 'config').digest);
+    const layers = body['layers'];
+    if (!Array.isArray(layers)) throw invalid('layers must be an array');
+    layers.forEach((layer: unknown, i) => {
+      const { digest, mediaType: layerType } = checkDescriptor(layer, `layers[${i}]`);
+      // Non-distributable layers may be fetched from their `urls` instead (layer.md).
+      if (!nonDistributableLayerTypes.has(layerType)) info.blobs.push(digest);
+    });
+  } else {
+    const manifests = body['manifests'];
+    if (!Array.isArray(manifests)) throw invalid('manifests must be an array');
+    manifests.forEach((child: unknown, i) => {
+      info.manifests.push(checkDescriptor(child, `manifests[${i}]`).digest);
+    });
+  }
+  if (body['subject'] !== undefined) info.subject = checkDescriptor(body['subject'], 'subject').digest;
+  return info;
+}

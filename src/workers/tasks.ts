@@ -1,0 +1,209 @@
+/**
+ * The worker side of the pool: one module instance per worker thread. It keeps the live
+ * state of the uploads its shard owns (open writer, running hash, offset), so consecutive
+ * PATCH requests of one upload continue the same hash without re-reading anything.
+ *
+ * Tasks of one upload run strictly in arrival order (a promise chain per upload); tasks of
+ * different uploads interleave freely. When a task finds no state for an upload (worker
+ * restarted, idle state dropped, upload begun on another replica), the state is rebuilt by
+ * re-reading the bytes already stored, as the reference registry does.
+ */
+import { workerData } from 'node:worker_threads';
+import { move } from 'piscina';
+import { createDriver } from '../drivers/factory.js';
+import { isNotFound, type FileWriter, type StorageDriver } from '../drivers/driver.js';
+import { blobDataPath } from '../core/paths.js';
+import { RegistryError } from '../errors/registry-error.js';
+import { parseDigest, type DigestAlgorithm } from '../oci/digest.js';
+import { inspectManifest } from '../oci/manifest.js';
+import { createHasher, digestOf, type Hasher } from './hasher.js';
+import type {
+  AppendResult,
+  AppendTask,
+  DoneResult,
+  FinishResult,
+  FinishTask,
+  ManifestResult,
+  ManifestTask,
+  SeedTask,
+  Task,
+  TaskFailure,
+  TaskResult,
+} from './messages.js';
+
+/** What the main thread passes to every worker: the storage driver to build. */
+export interface WorkerConfig {
+  driver: string;
+  parameters: Record<string, unknown>;
+}
+
+const config = workerData as WorkerConfig;
+const driver: StorageDriver = createDriver(config.driver, config.parameters);
+
+interface UploadState {
+  hasher: Hasher;
+  offset: number;
+  /** Null when the driver is not shared across threads: the main thread writes. */
+  writer: FileWriter | null;
+  lastUsed: number;
+}
+
+const uploads = new Map<string, UploadState>();
+/** The tail of each upload's task chain, set synchronously so no two tasks overlap. */
+const chains = new Map<string, Promise<unknown>>();
+
+function freshState(algorithm: DigestAlgorithm, writer: FileWriter | null): UploadState {
+  return { hasher: createHasher(algorithm), offset: 0, writer, lastUsed: Date.now() };
+}
+
+function needsSeed(buffer?: ArrayBuffer): TaskFailure {
+  return { ok: false, code: 'UNKNOWN', detail: 'no live state', needsSeed: true, buffer };
+}
+
+// Idle uploads give back their open files; their bytes stay and are re-read if they resume.
+const idleMs = 10 * 60 * 1000;
+setInterval(() => {
+  const now = Date.now();
+  for (const [id, state] of uploads) {
+    if (now - state.lastUsed < idleMs) continue;
+    uploads.delete(id);
+    void state.writer?.close().catch(() => undefined);
+  }
+}, 60_000).unref();
+
+function failure(err: unknown): TaskFailure {
+  if (err instanceof RegistryError) {
+    return { ok: false, code: err.code, detail: String(err.detail ?? err.message) };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { ok: false, code: 'UNKNOWN', detail: message };
+}
+
+/** Hashes the bytes stored at `path` into a fresh hasher; a missing file is empty. */
+async function rehash(path: string, algorithm: DigestAlgorithm): Promise<Hasher> {
+  const hasher = createHasher(algorithm);
+  let stream;
+  try {
+    stream = await driver.reader(path);
+  } catch (err) {
+    if (isNotFound(err)) return hasher;
+    throw err;
+  }
+  for await (const chunk of stream) hasher.update(chunk as Buffer);
+  return hasher;
+}
+
+/** The state of an upload, rebuilt from storage when this worker has none. */
+async function restore(
+  id: string,
+  dataPath: string,
+  algorithm: DigestAlgorithm,
+): Promise<UploadState> {
+  const existing = uploads.get(id);
+  if (existing !== undefined) return existing;
+  const writer = await driver.writer(dataPath, true);
+  const hasher = writer.size > 0 ? await rehash(dataPath, algorithm) : createHasher(algorithm);
+  const state: UploadState = { hasher, offset: writer.size, writer, lastUsed: Date.now() };
+  uploads.set(id, state);
+  return state;
+}
+
+/** Runs `step` after every earlier task of the same upload. */
+function serialise<T>(id: string, step: () => Promise<T>): Promise<T> {
+  const run = (chains.get(id) ?? Promise.resolve()).then(step, step);
+  const tail = run.catch(() => undefined);
+  chains.set(id, tail);
+  void tail.then(() => {
+    if (chains.get(id) === tail) chains.delete(id);
+  });
+  return run;
+}
+
+async function append(task: AppendTask): Promise<TaskResult<AppendResult>> {
+  let state = uploads.get(task.uploadId);
+  if (state === undefined) {
+    if (!driver.sharedAcrossThreads) {
+      // The main thread holds the bytes; it tells us where the upload ends.
+      if (task.expectedOffset > 0) return needsSeed(task.buffer);
+      state = freshState(task.algorithm, null);
+      uploads.set(task.uploadId, state);
+    } else {
+      state = await restore(task.uploadId, task.dataPath, task.algorithm);
+    }
+  }
+  if (task.expectedOffset >= 0 && task.expectedOffset !== state.offset) {
+    return {
+      ok: false,
+      code: 'RANGE_INVALID',
+      detail: `upload is at offset ${state.offset}`,
+      offset: state.offset,
+      buffer: task.buffer,
+    };
+  }
+  const bytes = Buffer.from(task.buffer, 0, task.length);
+  if (state.writer !== null) await state.writer.write(bytes);
+  state.hasher.update(bytes);
+  state.offset += task.length;
+  state.lastUsed = Date.now();
+  return { ok: true, offset: state.offset, buffer: move(task.buffer) as ArrayBuffer };
+}
+
+async function finish(task: FinishTask): Promise<TaskResult<FinishResult>> {
+  let state = uploads.get(task.uploadId);
+  if (state === undefined && !driver.sharedAcrossThreads) {
+    if (task.storedSize > 0) return needsSeed();
+    state = freshState(task.algorithm, null);
+  }
+  state ??= await restore(task.uploadId, task.dataPath, task.algorithm);
+  uploads.delete(task.uploadId);
+
+  if (state.writer !== null) await state.writer.commit();
+  if (state.hasher.algorithm !== task.algorithm) {
+    // The client chose another algorithm than the one hashed on the way: read it again.
+    if (!driver.sharedAcrossThreads) return needsSeed();
+    state.hasher = await rehash(task.dataPath, task.algorithm);
+  }
+  return { ok: true, digest: state.hasher.digest(), size: state.offset };
+}
+
+function seed(task: SeedTask): DoneResult {
+  const state = freshState(task.algorithm, null);
+  state.hasher.update(Buffer.from(task.buffer, 0, task.length));
+  state.offset = task.length;
+  uploads.set(task.uploadId, state);
+  return { ok: true };
+}
+
+async function manifest(task: ManifestTask): Promise<TaskResult<ManifestResult>> {
+  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  const info = inspectManifest(bytes, task.contentType);
+  const digest = digestOf(task.algorithm, bytes);
+  if (task.store) await driver.putContent(blobDataPath(parseDigest(digest)), bytes);
+  return { ok: true, digest, info };
+}
+
+/** The pool's entry point: one call per task. Never throws; failures are results. */
+export default async function runTask(
+  task: Task,
+): Promise<TaskResult<AppendResult | FinishResult | ManifestResult | DoneResult>> {
+  try {
+    switch (task.kind) {
+      case 'append':
+        return await serialise(task.uploadId, () => append(task));
+      case 'finish':
+        return await serialise(task.uploadId, () => finish(task));
+      case 'seed':
+        return await serialise(task.uploadId, async () => seed(task));
+      case 'forget': {
+        const state = uploads.get(task.uploadId);
+        uploads.delete(task.uploadId);
+        await state?.writer?.close();
+        return { ok: true };
+      }
+      case 'manifest':
+        return await manifest(task);
+    }
+  } catch (err) {
+    return failure(err);
+  }
+}

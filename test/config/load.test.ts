@@ -1,0 +1,308 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, embeddedDefaultConfig, loadConfig } from '../../src/config/load.js';
+
+// Tests run from dist/test/config/; the fixture stays in the source tree.
+const FIXTURE = fileURLToPath(
+  new URL('../../../test/config/fixtures/reference-config.yml', import.meta.url),
+);
+const CWD = '/srv/berth';
+
+async function writeConfig(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-config-'));
+  const file = join(dir, 'config.yml');
+  await writeFile(file, text);
+  return file;
+}
+
+/** Loads `text` as a config file and returns the problems it is rejected with. */
+async function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const file = await writeConfig(text);
+  const err = await loadConfig(file, env, CWD).then(
+    () => assert.fail('expected a ConfigError'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConfigError);
+  return err.problems;
+}
+
+const MINIMAL = 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /data\n';
+
+test('without a file the registry listens on 127.0.0.1:5000 and stores under ./data', async () => {
+  const { config } = await loadConfig(undefined, {}, CWD);
+  assert.equal(config.version, '0.1');
+  assert.equal(config.http.addr, '127.0.0.1:5000');
+  assert.equal(config.http.net, 'tcp');
+  assert.equal(config.http.prefix, '/');
+  assert.equal(config.storage.driver, 'filesystem');
+  assert.deepEqual(config.storage.parameters, {
+    rootdirectory: '/srv/berth/data',
+    maxthreads: 100,
+  });
+  assert.equal(config.log.level, 'info');
+  assert.equal(config.log.formatter, 'text');
+  assert.equal(config.storage.delete.enabled, false);
+  assert.deepEqual(config.storage.maintenance.uploadpurging, {
+    enabled: true,
+    age: '168h',
+    interval: '24h',
+    dryrun: false,
+  });
+  assert.match(embeddedDefaultConfig, /rootdirectory: \.\/data/);
+});
+
+test('a typical reference config.yml loads unchanged', async () => {
+  const { config, warnings } = await loadConfig(FIXTURE, {}, CWD);
+  assert.deepEqual(config.log, {
+    level: 'debug',
+    formatter: 'json',
+    fields: { service: 'registry', environment: 'staging' },
+    accesslog: { disabled: false },
+  });
+  assert.equal(config.storage.driver, 'filesystem');
+  assert.deepEqual(config.storage.parameters, {
+    rootdirectory: '/var/lib/registry',
+    maxthreads: 100,
+  });
+  assert.equal(config.storage.delete.enabled, true);
+  assert.equal(config.storage.redirect.disable, true);
+  assert.deepEqual(config.http, {
+    addr: ':5000',
+    net: 'tcp',
+    prefix: '/registry/',
+    host: 'https://registry.example.com',
+    secret: 'asecretforlocaldevelopment',
+    secretGenerated: false,
+    relativeurls: false,
+    headers: {
+      'X-Content-Type-Options': ['nosniff'],
+      'Strict-Transport-Security': ['max-age=31536000'],
+    },
+    draintimeoutMs: 60_000,
+  });
+  assert.deepEqual(warnings, ['storage.cache: not implemented, ignored']);
+});
+
+test('the loaded configuration is deeply frozen', async () => {
+  const { config } = await loadConfig(FIXTURE, {}, CWD);
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.http.headers['X-Content-Type-Options']));
+  assert.throws(() => {
+    (config.storage.delete as { enabled: boolean }).enabled = false;
+  }, TypeError);
+});
+
+test('environment variables override nested keys, with YAML-typed values', async () => {
+  const { config, warnings } = await loadConfig(FIXTURE, {
+    REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/somewhere',
+    REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS: '50',
+    REGISTRY_STORAGE_DELETE_ENABLED: 'false',
+    REGISTRY_LOG_LEVEL: 'warn',
+    REGISTRY_HTTP_ADDR: '0.0.0.0:6000',
+    REGISTRY_HTTP_DRAINTIMEOUT: '1m30s',
+    'REGISTRY_HTTP_HEADERS_X-CONTENT-TYPE-OPTIONS': '[nosniff, other]',
+    REGISTRY_HTTP_SECRET: '0123',
+  }, CWD);
+  assert.deepEqual(config.storage.parameters, { rootdirectory: '/somewhere', maxthreads: 50 });
+  assert.equal(config.storage.delete.enabled, false);
+  assert.equal(config.log.level, 'warn');
+  assert.equal(config.http.addr, '0.0.0.0:6000');
+  assert.equal(config.http.draintimeoutMs, 90_000);
+  assert.deepEqual(config.http.headers['x-content-type-options'], ['nosniff', 'other']);
+  assert.equal(config.http.headers['X-Content-Type-Options'], undefined);
+  // A string option keeps the variable's text, as the reference does.
+  assert.equal(config.http.secret, '0123');
+  assert.deepEqual(warnings, ['storage.cache: not implemented, ignored']);
+});
+
+test('environment variables override the embedded default too', async () => {
+  const { config } = await loadConfig(undefined, { REGISTRY_STORAGE_DELETE_ENABLED: 'true' }, CWD);
+  assert.equal(config.storage.delete.enabled, true);
+  assert.equal(config.http.addr, '127.0.0.1:5000');
+});
+
+test('REGISTRY_STORAGE=inmemory switches the driver and keeps the storage options', async () => {
+  const { config } = await loadConfig(FIXTURE, { REGISTRY_STORAGE: 'inmemory' }, CWD);
+  assert.equal(config.storage.driver, 'inmemory');
+  assert.deepEqual(config.storage.parameters, {});
+  assert.equal(config.storage.delete.enabled, true);
+});
+
+test('an environment variable naming no known key is a warning, not an error', async () => {
+  const { warnings } = await loadConfig(undefined, {
+    REGISTRY_AUTH_FILE: '/run/user/1000/containers/auth.json',
+    REGISTRY_HTTP_NOPE: '1',
+  }, CWD);
+  assert.ok(warnings.some((w) => w.includes('REGISTRY_AUTH_FILE')));
+  assert.ok(warnings.some((w) => w.includes('REGISTRY_HTTP_NOPE')));
+});
+
+test('an unknown key is rejected with its dotted path', async () => {
+  const problems = await problemsOf(`${MINIMAL}http:\n  adress: :5000\nfoo: 1\n`);
+  assert.deepEqual(problems, ['http.adress: unknown key', 'foo: unknown key']);
+});
+
+test('a value of the wrong type is rejected with its dotted path', async () => {
+  const problems = await problemsOf(`${MINIMAL}  delete:\n    enabled: sometimes\n`);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0] ?? '', /^storage\.delete\.enabled: expected true or false/);
+});
+
+test('every problem is reported at once', async () => {
+  const problems = await problemsOf(
+    [
+      'version: 0.2',
+      'log:',
+      '  level: loud',
+      'storage:',
+      '  filesystem:',
+      '    maxthreads: 3',
+      'http:',
+      '  net: udp',
+      '  draintimeout: soon',
+    ].join('\n'),
+  );
+  assert.deepEqual(problems, [
+    'version: unsupported version; expected 0.1',
+    'log.level: expected one of error, warn, info, debug',
+    'storage.filesystem.maxthreads: expected integer >= 25',
+    'http.net: expected tcp or unix',
+    'http.draintimeout: expected a non-negative duration such as 60s or 1m30s',
+  ]);
+});
+
+test('a problem caused by an environment variable names the variable', async () => {
+  const err = await loadConfig(undefined, { REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS: '10' }, CWD)
+    .then(() => assert.fail('expected a ConfigError'), (e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.deepEqual(err.problems, [
+    'storage.filesystem.maxthreads: expected integer >= 25 ' +
+      '(set by REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS)',
+  ]);
+});
+
+test('the prefix always starts and ends with a slash', async () => {
+  const cases: Array<[string, string]> = [
+    ['', '/'],
+    ['/', '/'],
+    ['registry', '/registry/'],
+    ['/registry', '/registry/'],
+    ['registry/', '/registry/'],
+    ['/a/b/', '/a/b/'],
+  ];
+  for (const [prefix, expected] of cases) {
+    const { config } = await loadConfig(undefined, { REGISTRY_HTTP_PREFIX: prefix }, CWD);
+    assert.equal(config.http.prefix, expected, `prefix ${JSON.stringify(prefix)}`);
+  }
+});
+
+test('draintimeout is read as a Go duration', async () => {
+  const cases: Array<[string, number]> = [
+    ['60s', 60_000],
+    ['1m30s', 90_000],
+    ['500ms', 500],
+    ['1.5h', 5_400_000],
+    ['0', 0],
+    ['2000000000', 2000], // a bare integer is nanoseconds, as in yaml.v2
+  ];
+  for (const [text, ms] of cases) {
+    const { config } = await loadConfig(undefined, { REGISTRY_HTTP_DRAINTIMEOUT: text }, CWD);
+    assert.equal(config.http.draintimeoutMs, ms, text);
+  }
+  const { config } = await loadConfig(undefined, {}, CWD);
+  assert.equal(config.http.draintimeoutMs, 0);
+});
+
+test('an auth section is refused, whether from the file or the environment', async () => {
+  const fromFile = await problemsOf(`${MINIMAL}auth:\n  htpasswd:\n    realm: r\n    path: /p\n`);
+  assert.equal(fromFile.length, 1);
+  assert.match(fromFile[0] ?? '', /^auth: auth is not supported yet/);
+  const fromEnv = await problemsOf(MINIMAL, { REGISTRY_AUTH_HTPASSWD_PATH: '/p' });
+  assert.match(fromEnv[0] ?? '', /^auth: .*not supported yet.*REGISTRY_AUTH_HTPASSWD_PATH/);
+});
+
+test('proxy, middleware, validation and compatibility sections are refused', async () => {
+  const problems = await problemsOf(
+    `${MINIMAL}proxy:\n  remoteurl: https://registry-1.docker.io\n` +
+      'middleware:\n  storage:\n    - name: cloudfront\n' +
+      'validation:\n  disabled: true\n' +
+      'compatibility:\n  schema1:\n    enabled: true\n',
+  );
+  assert.deepEqual(
+    problems.map((p) => p.slice(0, p.indexOf(':'))),
+    ['proxy', 'middleware', 'validation', 'compatibility'],
+  );
+  assert.ok(problems.every((p) => p.includes('not supported yet')));
+});
+
+test('storage drivers Berth lacks and TLS are refused as not supported yet', async () => {
+  const problems = await problemsOf(
+    'version: 0.1\nstorage:\n  s3:\n    bucket: b\nhttp:\n  tls:\n    certificate: /c\n',
+  );
+  assert.deepEqual(
+    problems.map((p) => p.slice(0, p.indexOf(':'))),
+    ['storage.s3', 'http.tls'],
+  );
+  assert.ok(problems.every((p) => p.includes('not supported yet')));
+});
+
+test('a storage section with no driver or two drivers is rejected', async () => {
+  const none = await problemsOf('version: 0.1\nstorage:\n  delete:\n    enabled: true\n');
+  assert.match(none[0] ?? '', /^storage: no storage driver/);
+  const two = await problemsOf(`${MINIMAL}  inmemory:\n`);
+  assert.match(two[0] ?? '', /^storage: more than one storage driver \(filesystem, inmemory\)/);
+});
+
+test('harmless sections Berth does not implement are accepted with a warning', async () => {
+  const file = await writeConfig(
+    `${MINIMAL}loglevel: debug\nredis:\n  addr: localhost:6379\n` +
+      'health:\n  storagedriver:\n    enabled: true\n' +
+      'http:\n  debug:\n    addr: localhost:5001\n  http2:\n    disabled: false\n',
+  );
+  const { config, warnings } = await loadConfig(file, {}, CWD);
+  assert.equal(config.log.level, 'debug');
+  for (const key of ['loglevel', 'redis', 'health', 'http.debug', 'http.http2']) {
+    assert.ok(warnings.some((w) => w.startsWith(`${key}:`)), key);
+  }
+});
+
+test('a missing secret is generated and reported', async () => {
+  const { config, warnings } = await loadConfig(undefined, {}, CWD);
+  assert.match(config.http.secret, /^[0-9a-f]{64}$/);
+  assert.equal(config.http.secretGenerated, true);
+  assert.ok(warnings.some((w) => w.startsWith('http.secret:')));
+});
+
+test('a relative root directory is resolved against the working directory', async () => {
+  const env = { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: 'images' };
+  const { config } = await loadConfig(undefined, env, CWD);
+  assert.equal(config.storage.parameters['rootdirectory'], '/srv/berth/images');
+});
+
+test('a file without version or storage is rejected', async () => {
+  const problems = await problemsOf('http:\n  addr: :5000\n');
+  assert.deepEqual(problems, ['version: required (must be 0.1)', 'storage: required']);
+});
+
+test('a missing file is a ConfigError naming the file', async () => {
+  const file = join(tmpdir(), 'berth-no-such-dir', 'config.yml');
+  await assert.rejects(loadConfig(file, {}, CWD), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [`${file}: configuration file not found`]);
+    assert.ok(err.message.includes(file));
+    return true;
+  });
+});
+
+test('malformed YAML is a ConfigError naming the file', async () => {
+  const file = await writeConfig('version: 0.1\nhttp: [\n');
+  await assert.rejects(loadConfig(file, {}, CWD), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(err.problems.every((p) => p.startsWith(`${file}:`)));
+    return true;
+  });
+});

@@ -1,0 +1,90 @@
+/** The driver suite against the filesystem driver, plus its on-disk layout and limits. */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FilesystemDriver, TEMP_PREFIX } from '../../src/drivers/filesystem/index.js';
+import { runDriverSuite } from './driver-suite.js';
+
+async function freshRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'berth-drv-'));
+}
+
+runDriverSuite('filesystem', async () => {
+  const root = await freshRoot();
+  return {
+    driver: new FilesystemDriver({ rootdirectory: root }),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+describe('filesystem storage driver on disk', () => {
+  let root = '';
+  let driver: FilesystemDriver;
+  before(async () => {
+    root = await freshRoot();
+    driver = new FilesystemDriver({ rootdirectory: root, maxthreads: 25 });
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  test('putContent lands as the plain path under the root and leaves no temp file', async () => {
+    const bytes = Buffer.from('sha256:0123abcd');
+    for (let i = 0; i < 5; i++) await driver.putContent('/docker/registry/v2/x/link', bytes);
+    const dir = join(root, 'docker', 'registry', 'v2', 'x');
+    assert.deepEqual(await readFile(join(dir, 'link')), bytes);
+    assert.deepEqual(await readdir(dir), ['link']);
+    assert.deepEqual(await readdir(root), ['docker']);
+  });
+
+  test('files written straight to disk (as the reference registry does) are served', async () => {
+    const dir = join(root, 'docker', 'registry', 'v2', 'repositories', 'lib', 'app');
+    await mkdir(join(dir, '_layers'), { recursive: true });
+    await writeFile(join(dir, 'tagfile'), 'abc');
+    const base = '/docker/registry/v2/repositories/lib/app';
+    assert.equal((await driver.getContent(`${base}/tagfile`)).toString(), 'abc');
+    assert.deepEqual((await driver.list(base)).sort(), [`${base}/_layers`, `${base}/tagfile`]);
+    assert.equal((await driver.stat(`${base}/_layers`)).isDir, true);
+  });
+
+  test('a failed putContent leaves no temp file behind', async () => {
+    await driver.putContent('/fail/target/inner', 'x');
+    // The target is a directory, so the final rename fails.
+    await assert.rejects(driver.putContent('/fail/target', 'y'));
+    assert.deepEqual(await readdir(join(root, 'fail')), ['target']);
+  });
+
+  test('list hides temp files of puts in flight', async () => {
+    await mkdir(join(root, 'hide'), { recursive: true });
+    await writeFile(join(root, 'hide', `${TEMP_PREFIX}0123`), 'partial');
+    await writeFile(join(root, 'hide', 'real'), 'r');
+    assert.deepEqual(await driver.list('/hide'), ['/hide/real']);
+  });
+
+  test('many more concurrent operations than maxthreads all complete', async () => {
+    const paths = Array.from({ length: 400 }, (_, i) => `/gate/d${i % 7}/f${i}`);
+    await Promise.all(paths.map((p) => driver.putContent(p, p)));
+    const writers = await Promise.all(paths.slice(0, 50).map((p) => driver.writer(p, true)));
+    await Promise.all(writers.map((w) => w.write(Buffer.from('+'))));
+    await Promise.all(writers.map((w) => w.commit()));
+    const got = await Promise.all(paths.map((p) => driver.getContent(p)));
+    got.forEach((g, i) => assert.equal(g.toString(), `${paths[i] ?? ''}${i < 50 ? '+' : ''}`));
+  });
+
+  test('a writer refuses a write that overlaps the previous one', async () => {
+    const w = await driver.writer('/overlap/data', false);
+    const first = w.write(Buffer.alloc(1024, 1));
+    await assert.rejects(w.write(Buffer.alloc(1, 2)), /during another operation/);
+    await first;
+    await w.commit();
+    assert.equal((await driver.stat('/overlap/data')).size, 1024);
+  });
+
+  test('the constructor refuses a missing root and a maxthreads below 25 or fractional', () => {
+    assert.throws(() => new FilesystemDriver({ rootdirectory: '' }), RangeError);
+    assert.throws(() => new FilesystemDriver({ rootdirectory: root, maxthreads: 24 }), RangeError);
+    const fractional = { rootdirectory: root, maxthreads: 30.5 };
+    assert.throws(() => new FilesystemDriver(fractional), RangeError);
+    assert.equal(new FilesystemDriver({ rootdirectory: root }).sharedAcrossThreads, true);
+  });
+});
