@@ -68,7 +68,7 @@ export async function startRegistry(
     stopping ??= (async () => {
       const left = await server.drain(config.http.draintimeoutMs || defaultDrainMs);
       if (left > 0) log.warn({ requests: left }, 'drain timed out; closing connections');
-      server.close();
+      await server.close();
       await pool.close();
       log.info('stopped');
     })();

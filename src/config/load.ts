@@ -258,6 +258,7 @@ function buildHttp(http: NonNullable<ConfigFile['http']>, warnings: string[]): H
     secret,
     secretGenerated,
     relativeurls: http.relativeurls ?? false,
+    gateway: http.gateway ?? true,
     headers,
     draintimeoutMs: drainTimeoutMs(http.draintimeout),
   };

@@ -230,6 +230,8 @@ const httpSchema = section({
     .optional(),
   secret: text(),
   relativeurls: bool(),
+  // Berth extension (the reference has no such key): see src/http/gateway.ts.
+  gateway: bool(),
   headers: z.preprocess(dropNulls, z.record(z.string(), headerValues)).optional(),
   draintimeout: z
     .union([z.string(), z.number()], { error: 'expected a duration such as 60s' })

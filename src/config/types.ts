@@ -44,6 +44,11 @@ export interface HttpConfig {
   /** Whether `secret` was generated because the configuration had none. */
   secretGenerated: boolean;
   relativeurls: boolean;
+  /**
+   * Berth extension: a gateway thread owns the TCP port so that TLS probes are answered at
+   * once and absolute-form requests work (src/http/gateway.ts). Default true.
+   */
+  gateway: boolean;
   /** Headers added to every response. */
   headers: Record<string, string[]>;
   /** Milliseconds to wait for in-flight requests on shutdown. */

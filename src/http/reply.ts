@@ -85,6 +85,9 @@ function pump(
 ): void {
   state.readable = readable;
   let finished = false;
+  /** A chunk uWS could not take yet; `end` may come while it waits. */
+  let waiting = false;
+  let sourceEnded = false;
   const finish = (): void => {
     if (finished) return;
     finished = true;
@@ -109,14 +112,19 @@ function pump(
       if (ok) return;
       // The socket is full: hold this chunk until uWS says it can take more.
       readable.pause();
+      waiting = true;
       res.onWritable((offset) => {
         const [retryOk, retryEnded] = res.tryEnd(chunk.subarray(offset - start), length);
         if (retryEnded) {
           state.bytes = length;
           finish();
-        } else {
-          state.bytes = res.getWriteOffset();
-          if (retryOk) readable.resume();
+          return true;
+        }
+        state.bytes = res.getWriteOffset();
+        if (retryOk) {
+          waiting = false;
+          if (sourceEnded) truncated();
+          else readable.resume();
         }
         return retryOk;
       });
@@ -127,7 +135,13 @@ function pump(
     if (!state.aborted && !finished) res.close();
     finish();
   });
+  // The source ended before `length` bytes: the stored blob is shorter than its size said.
+  const truncated = (): void => {
+    if (!finished && !state.aborted) res.close();
+    finish();
+  };
   readable.on('end', () => {
-    if (!finished && !state.aborted && res.getWriteOffset() < length) res.close();
+    sourceEnded = true;
+    if (!waiting) truncated();
   });
 }

@@ -15,6 +15,7 @@ import type { HttpConfig } from '../config/types.js';
 import { RegistryError } from '../errors/registry-error.js';
 import { logRequest } from '../log/request-log.js';
 import { UwsBody } from './body.js';
+import { Gateway } from './gateway.js';
 import { sendReply, type ResponseState } from './reply.js';
 
 export interface ServerOptions {
@@ -47,6 +48,7 @@ export class HttpServer {
   readonly #common: [string, string][];
   readonly #prefix: string;
   #listenSocket: uws.us_listen_socket | null = null;
+  #gateway: Gateway | null = null;
   #inFlight = 0;
   #idle: (() => void) | null = null;
 
@@ -61,21 +63,40 @@ export class HttpServer {
   }
 
   /** Starts listening. Rejects when the address cannot be bound. */
-  listen(): Promise<Listening> {
+  async listen(): Promise<Listening> {
     const { http } = this.#options;
-    return new Promise((resolve, reject) => {
-      const done = (socket: uws.us_listen_socket | false): void => {
-        if (socket === false) return reject(new Error(`cannot listen on ${http.addr}`));
-        this.#listenSocket = socket;
-        resolve({ port: http.net === 'unix' ? 0 : uws.us_socket_local_port(socket) });
-      };
-      if (http.net === 'unix') {
-        this.#app.listen_unix(done, http.addr);
-      } else {
-        const { host, port } = parseAddr(http.addr);
-        this.#app.listen(host, port, done);
-      }
+    if (http.net === 'unix') {
+      await this.#listenUnix(http.addr);
+      return { port: 0 };
+    }
+    const { host, port } = parseAddr(http.addr);
+    if (!http.gateway) return { port: await this.#listenTcp(host, port) };
+    const upstream = await this.#listenTcp('127.0.0.1', 0);
+    try {
+      const [gateway, bound] = await Gateway.start(host, port, upstream);
+      this.#gateway = gateway;
+      return { port: bound };
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async #listenTcp(host: string, port: number): Promise<number> {
+    const socket = await new Promise<uws.us_listen_socket | false>((resolve) => {
+      this.#app.listen(host, port, resolve);
     });
+    if (socket === false) throw new Error(`cannot listen on ${host}:${port}`);
+    this.#listenSocket = socket;
+    return uws.us_socket_local_port(socket);
+  }
+
+  async #listenUnix(path: string): Promise<void> {
+    const socket = await new Promise<uws.us_listen_socket | false>((resolve) => {
+      this.#app.listen_unix(resolve, path);
+    });
+    if (socket === false || socket === undefined) throw new Error(`cannot listen on ${path}`);
+    this.#listenSocket = socket;
   }
 
   /**
@@ -83,6 +104,7 @@ export class HttpServer {
    * Resolves with the number still running when it gave up.
    */
   async drain(timeoutMs: number): Promise<number> {
+    this.#gateway?.stopListening();
     if (this.#listenSocket !== null) uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
     if (this.#inFlight > 0) {
@@ -98,12 +120,16 @@ export class HttpServer {
   }
 
   /**
-   * Stops listening. Idle keep-alive connections stay until their clients or the process
-   * end them: uWS v20.30 has no call that closes every connection of an app.
+   * Stops listening and closes the gateway's connections. Without the gateway, idle
+   * keep-alive connections stay until their clients or the process end them: uWS v20.30
+   * has no call that closes every connection of an app.
    */
-  close(): void {
+  close(): Promise<void> {
     if (this.#listenSocket !== null) uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
+    const gateway = this.#gateway;
+    this.#gateway = null;
+    return gateway?.close() ?? Promise.resolve();
   }
 
   #onRequest(res: uws.HttpResponse, raw: uws.HttpRequest): void {

@@ -1,0 +1,77 @@
+/**
+ * The gateway thread (see gateway.ts): accepts TCP connections on the public address, looks
+ * at the first bytes of each, and either answers a TLS handshake at once or splices the
+ * connection through to uWebSockets.js on its private loopback port.
+ */
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+
+/** What the main thread passes in. */
+export interface GatewayData {
+  host: string;
+  port: number;
+  /** The loopback port uWS listens on. */
+  upstream: number;
+}
+
+const data = workerData as GatewayData;
+
+// What Go's net/http answers to a TLS handshake on a plain port; clients recognise it and
+// fall back to plain HTTP at once.
+const tlsAnswer = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+// `PUT http://host:port/v2/... HTTP/1.1`: absolute-form request target (RFC 9112 3.2.2).
+const absoluteForm = /^([A-Z]+) [hH][tT][tT][pP][sS]?:\/\/[^/ ]*(\/[^ ]*)? HTTP\//;
+
+/**
+ * The first chunk with an absolute-form request target made origin-form, which is the only
+ * form uWS parses. Later requests on the same connection are passed as they are.
+ */
+export function toOriginForm(first: Buffer): Buffer {
+  const lineEnd = first.indexOf(0x0d);
+  const line = first.toString('latin1', 0, lineEnd < 0 ? Math.min(first.length, 8192) : lineEnd);
+  const m = absoluteForm.exec(line);
+  if (m === null) return first;
+  const rest = first.subarray(line.indexOf(' HTTP/'));
+  return Buffer.concat([Buffer.from(`${m[1]} ${m[2] ?? '/'}`, 'latin1'), rest]);
+}
+
+const sockets = new Set<net.Socket>();
+
+const server = net.createServer({ noDelay: true }, (client) => {
+  sockets.add(client);
+  client.on('close', () => sockets.delete(client));
+  client.on('error', () => client.destroy());
+  client.once('data', (first: Buffer) => {
+    if (first[0] === 0x16) {
+      client.end(tlsAnswer);
+      return;
+    }
+    const upstream = net.connect(data.upstream, '127.0.0.1');
+    upstream.setNoDelay(true);
+    upstream.write(toOriginForm(first));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    // An orderly close of either side ends the other after what it holds is flushed
+    // (`pipe` calls `end`); only an error cuts the other side off at once.
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+});
+
+if (parentPort !== null) {
+  const port = parentPort;
+  server.on('error', (err) => port.postMessage({ error: err.message }));
+  server.listen(data.port, data.host, () => {
+    const address = server.address() as net.AddressInfo;
+    port.postMessage({ port: address.port });
+  });
+  port.on('message', (message: string) => {
+    if (message === 'stop-listening') server.close();
+    if (message === 'close') {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      port.close();
+    }
+  });
+}
