@@ -17,6 +17,7 @@ COPY bin ./bin
 # Inside a container the registry must listen on every interface, and keep data in a volume.
 ENV REGISTRY_HTTP_ADDR=0.0.0.0:5000 \
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry
+RUN mkdir -p /var/lib/registry && chown node:node /var/lib/registry
 VOLUME /var/lib/registry
 EXPOSE 5000
 USER node
