@@ -107,7 +107,13 @@ export async function startUpload(ctx: ApiContext, req: ApiRequest, name: string
   if (req.query.has('digest')) {
     const digest = requiredDigest(req);
     const uuid = uploads.newId();
-    await receive(ctx, req, name, uuid, digest.algorithm, -1);
+    try {
+      await receive(ctx, req, name, uuid, digest.algorithm, -1);
+    } catch (err) {
+      // A single-request upload cannot be resumed: nothing of it may stay behind.
+      await uploads.discard(name, uuid);
+      throw err;
+    }
     const size = await uploads.complete(name, uuid, digest);
     return blobCreated(req, name, digest.value, { bytes: size });
   }

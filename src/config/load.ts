@@ -197,6 +197,9 @@ function buildLog(file: ConfigFile, warnings: string[]): LogConfig {
   };
 }
 
+/** The filesystem driver's floor for `maxthreads`, as in the reference. */
+const minMaxThreads = 25;
+
 function buildStorage(
   storage: ConfigFile['storage'],
   cwd: string,
@@ -207,9 +210,14 @@ function buildStorage(
   let parameters: Record<string, unknown> = {};
   if (driver === 'filesystem') {
     const fs = storage.filesystem ?? {};
+    let maxthreads = fs.maxthreads ?? DEFAULTS.maxthreads;
+    if (maxthreads < minMaxThreads) {
+      warnings.push(`storage.filesystem.maxthreads: ${maxthreads} is below ${minMaxThreads}, using ${minMaxThreads}`);
+      maxthreads = minMaxThreads;
+    }
     parameters = {
       rootdirectory: resolve(cwd, fs.rootdirectory ?? DEFAULTS.rootdirectory),
-      maxthreads: fs.maxthreads ?? DEFAULTS.maxthreads,
+      maxthreads,
     };
   }
   if (storage.cache !== undefined) warnings.push('storage.cache: not implemented, ignored');

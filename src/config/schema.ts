@@ -125,7 +125,8 @@ const logSchema = section({
 
 const filesystemSchema = section({
   rootdirectory: text().unwrap().refine((v) => v !== '', 'expected a non-empty path').optional(),
-  maxthreads: integer(25),
+  // The reference raises a lower value to 25 rather than refusing it (load.ts does too).
+  maxthreads: integer(1),
 });
 
 const inmemorySchema = section({});

@@ -111,6 +111,11 @@ export class UploadStore {
     await this.#discard(name, uuid);
   }
 
+  /** Drops an upload's live state and bytes, whether or not it was ever started. */
+  async discard(name: string, uuid: string): Promise<void> {
+    await this.#discard(name, uuid);
+  }
+
   async #discard(name: string, uuid: string): Promise<void> {
     await forgetUpload(this.pool, uuid);
     await deleteIfPresent(this.driver, uploadPath(name, uuid));

@@ -78,6 +78,7 @@ test('a typical reference config.yml loads unchanged', async () => {
     secret: 'asecretforlocaldevelopment',
     secretGenerated: false,
     relativeurls: false,
+    gateway: true,
     headers: {
       'X-Content-Type-Options': ['nosniff'],
       'Strict-Transport-Security': ['max-age=31536000'],
@@ -160,7 +161,7 @@ test('every problem is reported at once', async () => {
       '  level: loud',
       'storage:',
       '  filesystem:',
-      '    maxthreads: 3',
+      '    maxthreads: many',
       'http:',
       '  net: udp',
       '  draintimeout: soon',
@@ -169,20 +170,30 @@ test('every problem is reported at once', async () => {
   assert.deepEqual(problems, [
     'version: unsupported version; expected 0.1',
     'log.level: expected one of error, warn, info, debug',
-    'storage.filesystem.maxthreads: expected integer >= 25',
+    'storage.filesystem.maxthreads: expected integer >= 1',
     'http.net: expected tcp or unix',
     'http.draintimeout: expected a non-negative duration such as 60s or 1m30s',
   ]);
 });
 
 test('a problem caused by an environment variable names the variable', async () => {
-  const err = await loadConfig(undefined, { REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS: '10' }, CWD)
+  const err = await loadConfig(undefined, { REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS: '-4' }, CWD)
     .then(() => assert.fail('expected a ConfigError'), (e: unknown) => e);
   assert.ok(err instanceof ConfigError);
   assert.deepEqual(err.problems, [
-    'storage.filesystem.maxthreads: expected integer >= 25 ' +
+    'storage.filesystem.maxthreads: expected integer >= 1 ' +
       '(set by REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS)',
   ]);
+});
+
+test('maxthreads below 25 is raised to 25 with a warning, as the reference does', async () => {
+  const { config, warnings } = await loadConfig(
+    undefined,
+    { REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS: '10' },
+    CWD,
+  );
+  assert.equal(config.storage.parameters['maxthreads'], 25);
+  assert.ok(warnings.some((w) => w.startsWith('storage.filesystem.maxthreads: 10 is below 25')));
 });
 
 test('the prefix always starts and ends with a slash', async () => {

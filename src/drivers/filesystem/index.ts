@@ -220,6 +220,16 @@ export class FilesystemDriver implements StorageDriver {
     const to = this.osPath(dest);
     await this.gate.enter();
     try {
+      await this.#rename(source, from, to);
+      // A moved blob is acknowledged to the client next: the new name must survive a crash.
+      await syncDir(dirname(to));
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  async #rename(source: string, from: string, to: string): Promise<void> {
+    try {
       await rename(from, to);
     } catch (err) {
       if (!isMissing(err)) throw err;
@@ -231,8 +241,8 @@ export class FilesystemDriver implements StorageDriver {
       await rename(from, to).catch((retryErr: unknown) => {
         throw notFoundFor(retryErr, source, false);
       });
-    } finally {
-      this.gate.leave();
+      // The folder was new: its own name must reach the disk too.
+      await syncDir(dirname(dirname(to)));
     }
   }
 
