@@ -5,6 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
+import type { StorageDriver } from './drivers/driver.js';
+import { parseGoDuration } from './config/duration.js';
+import { schedulePurge } from './core/purge.js';
 import { Registry } from './core/registry.js';
 import { createDriver } from './drivers/factory.js';
 import { HttpServer } from './http/server.js';
@@ -62,10 +65,12 @@ export async function startRegistry(
     throw err;
   }
   log.info({ addr: config.http.addr, port, driver: driverName }, 'listening');
+  const stopPurge = startPurging(config, driver, log);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      stopPurge();
       const left = await server.drain(config.http.draintimeoutMs || defaultDrainMs);
       if (left > 0) log.warn({ requests: left }, 'drain timed out; closing connections');
       await server.close();
@@ -75,4 +80,21 @@ export async function startRegistry(
     return stopping;
   };
   return { port, log, stop };
+}
+
+function startPurging(
+  config: Readonly<Config>,
+  driver: StorageDriver,
+  log: Logger,
+): () => void {
+  const purging = config.storage.maintenance.uploadpurging;
+  const ageMs = parseGoDuration(purging.age);
+  const intervalMs = parseGoDuration(purging.interval);
+  // A read-only registry writes nothing, purges included (as the reference).
+  if (!purging.enabled || config.storage.maintenance.readonly.enabled) return () => undefined;
+  if (ageMs === undefined || intervalMs === undefined || intervalMs <= 0) {
+    log.warn({ age: purging.age, interval: purging.interval }, 'upload purging disabled: bad durations');
+    return () => undefined;
+  }
+  return schedulePurge(driver, { ageMs, intervalMs, dryRun: purging.dryrun }, log);
 }
