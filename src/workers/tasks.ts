@@ -9,7 +9,7 @@
  * re-reading the bytes already stored, as the reference registry does.
  */
 import { workerData } from 'node:worker_threads';
-import { move } from 'piscina';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { createDriver } from '../drivers/factory.js';
 import { isNotFound, type FileWriter, type StorageDriver } from '../drivers/driver.js';
 import { blobDataPath } from '../core/paths.js';
@@ -145,7 +145,16 @@ async function append(task: AppendTask): Promise<TaskResult<AppendResult>> {
   state.hasher.update(bytes);
   state.offset += task.length;
   state.lastUsed = Date.now();
-  return { ok: true, offset: state.offset, buffer: move(task.buffer) as ArrayBuffer };
+  return withTransfer({ ok: true, offset: state.offset, buffer: task.buffer }, task.buffer);
+}
+
+/**
+ * Marks `buffer` inside a result for transfer back to the main thread. Piscina moves only a
+ * top-level return value; an ArrayBuffer nested in a plain object would be copied (1 MiB per
+ * batch, and garbage on both sides).
+ */
+function withTransfer<T extends object>(result: T, buffer: ArrayBuffer): T {
+  return move({ [transferableSymbol]: [buffer], [valueSymbol]: result }) as unknown as T;
 }
 
 async function finish(task: FinishTask): Promise<TaskResult<FinishResult>> {

@@ -35,10 +35,15 @@ export interface RunningServer extends RunningRegistry {
 export interface LaunchSpec {
   /** Human-readable name used in error messages, e.g. "Go registry". */
   name: string;
+  /** Executable to spawn. */
   command: string;
+  /** Its arguments. */
   args: string[];
+  /** Extra environment variables, merged over `process.env`. */
   env?: Record<string, string>;
+  /** Port on 127.0.0.1 the server was configured to listen on. */
   port: number;
+  /** Storage root the server was configured with. */
   root: string;
   /** Directories removed after the process has exited. */
   cleanup: string[];

@@ -9,7 +9,9 @@ import type { RunningServer } from './registry.js';
 
 /** Options understood by both start functions. */
 export interface TargetOptions {
+  /** Storage root; a fresh temporary directory (removed by `stop()`) when omitted. */
   root?: string;
+  /** `storage.delete.enabled`; default true. */
   deleteEnabled?: boolean;
 }
 
@@ -25,8 +27,11 @@ export const startTarget: (opts?: TargetOptions) => Promise<RunningServer> =
 
 /** Result of {@link httpGet}. */
 export interface HttpAnswer {
+  /** HTTP status code. */
   status: number;
+  /** Response headers. */
   headers: Headers;
+  /** Response body as text (empty for HEAD). */
   body: string;
 }
 
@@ -36,6 +41,7 @@ export interface HttpAnswer {
  * @param registry - Base URL holder (`url`).
  * @param path - Path starting with `/v2/`.
  * @param headers - Request headers, e.g. `Accept`.
+ * @param method - `GET` (default) or `HEAD`.
  */
 export async function httpGet(
   registry: { url: string },

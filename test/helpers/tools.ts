@@ -55,7 +55,9 @@ export interface RunOptions {
 
 /** Captured output of a command that exited with status 0. */
 export interface RunResult {
+  /** Everything the command wrote to stdout. */
   stdout: string;
+  /** Everything the command wrote to stderr. */
   stderr: string;
 }
 
