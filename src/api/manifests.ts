@@ -55,7 +55,6 @@ export async function putManifest(
   const tags = req.query.getAll('tag');
   const badTag = tags.find((tag) => !isValidTag(tag));
   if (badTag !== undefined) throw new RegistryError('TAG_INVALID', { tag: badTag });
-  if (req.body.declaredLength > maxManifestBytes) throw tooBig();
 
   const bytes = await req.body.readAll(maxManifestBytes, tooBig);
   const contentType = req.header('content-type');

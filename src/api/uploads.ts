@@ -68,7 +68,8 @@ function contentRange(req: ApiRequest): { start: number; end: number } | null {
   const header = req.header('content-range');
   if (header === undefined) return null;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
-  if (m === null) throw new RegistryError('BLOB_UPLOAD_INVALID', 'malformed Content-Range');
+  // The Docker API answers a Content-Range it cannot use, malformed or not, with 416.
+  if (m === null) throw new RegistryError('RANGE_INVALID', 'malformed Content-Range');
   const start = Number(m[1]);
   const end = Number(m[2]);
   if (end < start) throw new RegistryError('RANGE_INVALID', 'Content-Range ends before it starts');

@@ -156,7 +156,8 @@ export class ManifestStore {
     for (const text of info.manifests) {
       const d = parseDigest(text);
       const linked = await readLink(this.driver, revisionLinkPath(name, d));
-      if (linked === null) throw new RegistryError('MANIFEST_UNKNOWN', { digest: text });
+      // 400, not the code's usual 404: the request is at fault, not the URL.
+      if (linked === null) throw new RegistryError('MANIFEST_UNKNOWN', { digest: text }, 400);
     }
   }
 

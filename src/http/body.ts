@@ -12,6 +12,9 @@ import { RegistryError } from '../errors/registry-error.js';
 /** Bytes kept aside before a consumer attaches, beyond which the socket is paused. */
 const earlyLimit = 256 << 10;
 
+/** How far past its limit `readAll` reads (and drops) before cutting the request off. */
+const discardFactor = 8;
+
 export class UwsBody implements RequestBody {
   readonly present: boolean;
   readonly declaredLength: number;
@@ -107,10 +110,14 @@ export class UwsBody implements RequestBody {
     let size = 0;
     await this.#consume((chunk) => {
       size += chunk.byteLength;
-      if (size > limit) throw error();
+      // Past the limit the rest is read and dropped, so the client gets the error reply
+      // instead of a reset; far past it, the read is cut off (and the connection closed).
+      if (size > limit * discardFactor) throw error();
+      if (size > limit) return;
       // Live chunks are uWS memory, valid only now: copy. Early ones are copies already.
       parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
     });
+    if (size > limit) throw error();
     return Buffer.concat(parts, size);
   }
 

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { badRequest, normaliseFirst } from './request-line.js';
 
 /** What the main thread passes in. */
 export interface GatewayData {
@@ -20,22 +21,6 @@ const data = workerData as GatewayData;
 // fall back to plain HTTP at once.
 const tlsAnswer = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
 
-// `PUT http://host:port/v2/... HTTP/1.1`: absolute-form request target (RFC 9112 3.2.2).
-const absoluteForm = /^([A-Z]+) [hH][tT][tT][pP][sS]?:\/\/[^/ ]*(\/[^ ]*)? HTTP\//;
-
-/**
- * The first chunk with an absolute-form request target made origin-form, which is the only
- * form uWS parses. Later requests on the same connection are passed as they are.
- */
-export function toOriginForm(first: Buffer): Buffer {
-  const lineEnd = first.indexOf(0x0d);
-  const line = first.toString('latin1', 0, lineEnd < 0 ? Math.min(first.length, 8192) : lineEnd);
-  const m = absoluteForm.exec(line);
-  if (m === null) return first;
-  const rest = first.subarray(line.indexOf(' HTTP/'));
-  return Buffer.concat([Buffer.from(`${m[1]} ${m[2] ?? '/'}`, 'latin1'), rest]);
-}
-
 const sockets = new Set<net.Socket>();
 
 const server = net.createServer({ noDelay: true }, (client) => {
@@ -47,9 +32,14 @@ const server = net.createServer({ noDelay: true }, (client) => {
       client.end(tlsAnswer);
       return;
     }
+    const head = normaliseFirst(first);
+    if (head === null) {
+      client.end(badRequest);
+      return;
+    }
     const upstream = net.connect(data.upstream, '127.0.0.1');
     upstream.setNoDelay(true);
-    upstream.write(toOriginForm(first));
+    upstream.write(head);
     client.pipe(upstream);
     upstream.pipe(client);
     // An orderly close of either side ends the other after what it holds is flushed

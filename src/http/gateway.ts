@@ -4,8 +4,9 @@
  * - answer a TLS handshake: skopeo, podman and docker try TLS first on an insecure
  *   registry, and uWS, waiting for a request line that never comes, holds them for its
  *   10-second idle timeout before they fall back to HTTP;
- * - parse an absolute-form request target (`PUT http://host/v2/...`): it drops the
- *   connection.
+ * - parse an absolute-form request target (`PUT http://host/v2/...`), an HTTP/1.0 request
+ *   line, or answer a line that is not HTTP at all: it drops the first and waits out its
+ *   timeout on the others.
  * So by default a worker thread owns the public port, handles both, and splices every
  * other connection to uWS on a private loopback port. (Not a unix socket: uWS v20.30 lost
  * bytes of large backpressured responses on one, measured here with a 3 MB blob.) This costs an extra hop: on this
