@@ -156,8 +156,15 @@ export class ManifestStore {
     for (const text of info.manifests) {
       const d = parseDigest(text);
       const linked = await readLink(this.driver, revisionLinkPath(name, d));
-      // 400, not the code's usual 404: the request is at fault, not the URL.
-      if (linked === null) throw new RegistryError('MANIFEST_UNKNOWN', { digest: text }, 400);
+      if (linked === null) {
+        // 400, not the code's usual 404: the request is at fault, not the URL. The OCI spec
+        // asks for MANIFEST_BLOB_UNKNOWN for any missing reference; the entry naming the
+        // missing manifest comes first, and both are reported.
+        throw new RegistryError('MANIFEST_UNKNOWN', { digest: text }, 400).alsoReport(
+          'MANIFEST_BLOB_UNKNOWN',
+          { digest: text },
+        );
+      }
     }
   }
 

@@ -9,6 +9,8 @@ export class RegistryError extends Error {
   readonly status: number;
   /** Extra response headers (`Range` on a 416, `WWW-Authenticate` on a 401, ...). */
   headers: Record<string, string> | undefined;
+  /** Further entries of the `errors` array, after this error's own. */
+  readonly more: { code: ErrorCode; detail?: unknown }[] = [];
 
   constructor(
     readonly code: ErrorCode,
@@ -26,13 +28,21 @@ export class RegistryError extends Error {
     return this;
   }
 
+  /** Adds another entry to the reply's `errors` array; returns this for chaining. */
+  alsoReport(code: ErrorCode, detail?: unknown): this {
+    this.more.push({ code, detail });
+    return this;
+  }
+
   /** The JSON body the spec prescribes for this error. */
   toBody(): string {
-    const entry: { code: string; message: string; detail?: unknown } = {
-      code: this.code,
-      message: this.message,
-    };
-    if (this.detail !== undefined) entry.detail = this.detail;
-    return JSON.stringify({ errors: [entry] });
+    const entries = [{ code: this.code, detail: this.detail }, ...this.more].map(
+      ({ code, detail }) => ({
+        code,
+        message: errorCodes[code].message,
+        ...(detail === undefined ? {} : { detail }),
+      }),
+    );
+    return JSON.stringify({ errors: entries });
   }
 }
