@@ -82,18 +82,17 @@ export async function startRegistry(
   return { port, log, stop };
 }
 
-function startPurging(
-  config: Readonly<Config>,
-  driver: StorageDriver,
-  log: Logger,
-): () => void {
+function startPurging(config: Readonly<Config>, driver: StorageDriver, log: Logger): () => void {
   const purging = config.storage.maintenance.uploadpurging;
   const ageMs = parseGoDuration(purging.age);
   const intervalMs = parseGoDuration(purging.interval);
   // A read-only registry writes nothing, purges included (as the reference).
   if (!purging.enabled || config.storage.maintenance.readonly.enabled) return () => undefined;
   if (ageMs === undefined || intervalMs === undefined || intervalMs <= 0) {
-    log.warn({ age: purging.age, interval: purging.interval }, 'upload purging disabled: bad durations');
+    log.warn(
+      { age: purging.age, interval: purging.interval },
+      'upload purging disabled: bad durations',
+    );
     return () => undefined;
   }
   return schedulePurge(driver, { ageMs, intervalMs, dryRun: purging.dryrun }, log);

@@ -9,7 +9,10 @@ import type { ApiContext } from './context.js';
 import type { ApiReply, ApiRequest } from './types.js';
 
 /** `[start, end)` of a single `Range: bytes=...` the blob can satisfy; null for the whole blob. */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | null {
   if (header === undefined) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Several ranges, or units other than bytes: RFC 9110 lets us answer with the whole blob.
@@ -26,7 +29,10 @@ function parseRange(header: string | undefined, size: number): { start: number; 
     end = last === '' ? size : Math.min(size, Number(last) + 1);
   }
   if (start >= size || start >= end || (first === '' && Number(last) === 0)) {
-    throw new RegistryError('RANGE_INVALID', { size }).withHeader('Content-Range', `bytes */${size}`);
+    throw new RegistryError('RANGE_INVALID', { size }).withHeader(
+      'Content-Range',
+      `bytes */${size}`,
+    );
   }
   return { start, end };
 }
@@ -76,5 +82,9 @@ export async function deleteBlob(
   if (!ctx.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletion is disabled');
   const digest = parseDigest(decodeURIComponent(reference));
   await ctx.registry.blobs.delete(name, digest);
-  return { status: 202, headers: { 'Docker-Content-Digest': digest.value }, logFields: { repo: name } };
+  return {
+    status: 202,
+    headers: { 'Docker-Content-Digest': digest.value },
+    logFields: { repo: name },
+  };
 }

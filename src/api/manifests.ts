@@ -68,7 +68,11 @@ export async function putManifest(
 }
 
 function tooBig(): RegistryError {
-  return new RegistryError('MANIFEST_INVALID', `manifest larger than ${maxManifestBytes} bytes`, 413);
+  return new RegistryError(
+    'MANIFEST_INVALID',
+    `manifest larger than ${maxManifestBytes} bytes`,
+    413,
+  );
 }
 
 export async function deleteManifest(

@@ -14,7 +14,13 @@ import type { ApiContext } from './context.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { listTags } from './tags.js';
 import type { ApiReply, ApiRequest } from './types.js';
-import { cancelUpload, completeUpload, getUploadStatus, patchUpload, startUpload } from './uploads.js';
+import {
+  cancelUpload,
+  completeUpload,
+  getUploadStatus,
+  patchUpload,
+  startUpload,
+} from './uploads.js';
 
 type Handler = (ctx: ApiContext, req: ApiRequest, name: string, param: string) => Promise<ApiReply>;
 

@@ -4,7 +4,12 @@
  * clients use ends in `completeUpload` or in a single POST with `?digest=`.
  */
 import { RegistryError } from '../errors/registry-error.js';
-import { isSupportedAlgorithm, parseDigest, tryParseDigest, type DigestAlgorithm } from '../oci/digest.js';
+import {
+  isSupportedAlgorithm,
+  parseDigest,
+  tryParseDigest,
+  type DigestAlgorithm,
+} from '../oci/digest.js';
 import { isValidName } from '../oci/names.js';
 import type { ApiContext } from './context.js';
 import type { ApiReply, ApiRequest } from './types.js';
@@ -19,7 +24,13 @@ function uploadReply(
   algorithm: DigestAlgorithm,
   status: number,
 ): ApiReply {
-  const state = ctx.registry.uploadState.sign({ name, uuid, offset: size, startedAt: '', algorithm });
+  const state = ctx.registry.uploadState.sign({
+    name,
+    uuid,
+    offset: size,
+    startedAt: '',
+    algorithm,
+  });
   return {
     status,
     headers: {
@@ -35,7 +46,10 @@ function uploadReply(
 function blobCreated(req: ApiRequest, name: string, digest: string, extra = {}): ApiReply {
   return {
     status: 201,
-    headers: { Location: `${req.baseUrl}/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest },
+    headers: {
+      Location: `${req.baseUrl}/v2/${name}/blobs/${digest}`,
+      'Docker-Content-Digest': digest,
+    },
     logFields: { repo: name, digest, ...extra },
   };
 }
@@ -51,12 +65,18 @@ function requiredDigest(req: ApiRequest) {
 function requestedAlgorithm(req: ApiRequest): DigestAlgorithm {
   const name = req.query.get('digest-algorithm');
   if (name === null || name === '') return 'sha256';
-  if (!isSupportedAlgorithm(name)) throw new RegistryError('DIGEST_INVALID', `unsupported algorithm ${name}`);
+  if (!isSupportedAlgorithm(name))
+    throw new RegistryError('DIGEST_INVALID', `unsupported algorithm ${name}`);
   return name;
 }
 
 /** The upload's state token, checked when present; its algorithm, or sha256. */
-function uploadAlgorithm(ctx: ApiContext, req: ApiRequest, name: string, uuid: string): DigestAlgorithm {
+function uploadAlgorithm(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+): DigestAlgorithm {
   const token = req.query.get('_state');
   if (token === null) return 'sha256';
   const state = ctx.registry.uploadState.verify(token, name, uuid);
@@ -95,7 +115,11 @@ async function receive(
 }
 
 /** POST /v2/<name>/blobs/uploads/: start, single-request upload, or mount. */
-export async function startUpload(ctx: ApiContext, req: ApiRequest, name: string): Promise<ApiReply> {
+export async function startUpload(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+): Promise<ApiReply> {
   const uploads = ctx.registry.uploads;
   const mount = tryParseDigest(req.query.get('mount') ?? '');
   const from = req.query.get('from');

@@ -52,7 +52,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command !== 'serve' || rest.length > 1) {
-    process.stderr.write(command === undefined ? usage : `berth: unknown command ${command}\n\n${usage}`);
+    process.stderr.write(
+      command === undefined ? usage : `berth: unknown command ${command}\n\n${usage}`,
+    );
     return 2;
   }
   return serve(rest[0]);

@@ -37,7 +37,7 @@ function nodeOf(schema: z.ZodType): KeyNode {
     }
   }
   if (s instanceof z.ZodObject) {
-    return { kind: 'object', keys: new Map(Object.entries(s.shape as Record<string, z.ZodType>)) };
+    return { kind: 'object', keys: new Map<string, z.ZodType>(Object.entries(s.shape)) };
   }
   if (s instanceof z.ZodRecord) return { kind: 'map', value: s.valueType as z.ZodType };
   if (s instanceof z.ZodUnknown || s instanceof z.ZodAny) return { kind: 'opaque' };
@@ -113,6 +113,7 @@ function setAt(root: Record<string, unknown>, target: Target, value: unknown): v
   if (target.mapKey) {
     // Header names are case-insensitive, and the variable name is upper-cased.
     for (const existing of Object.keys(cur)) {
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a plain config map
       if (existing.toLowerCase() === key) delete cur[existing];
     }
   }
@@ -127,6 +128,7 @@ function setAt(root: Record<string, unknown>, target: Target, value: unknown): v
 function replaceDriver(root: Record<string, unknown>, driver: string): void {
   const storage = isRecord(root['storage']) ? root['storage'] : {};
   const kept = storage[driver];
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a plain config map
   for (const key of DRIVER_KEYS) delete storage[key];
   storage[driver] = isRecord(kept) ? kept : {};
   root['storage'] = storage;

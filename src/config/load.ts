@@ -212,7 +212,9 @@ function buildStorage(
     const fs = storage.filesystem ?? {};
     let maxthreads = fs.maxthreads ?? DEFAULTS.maxthreads;
     if (maxthreads < minMaxThreads) {
-      warnings.push(`storage.filesystem.maxthreads: ${maxthreads} is below ${minMaxThreads}, using ${minMaxThreads}`);
+      warnings.push(
+        `storage.filesystem.maxthreads: ${maxthreads} is below ${minMaxThreads}, using ${minMaxThreads}`,
+      );
       maxthreads = minMaxThreads;
     }
     parameters = {

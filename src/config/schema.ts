@@ -58,10 +58,13 @@ function bool() {
 function durationText(positive: boolean) {
   return z
     .string({ error: 'expected a duration such as 24h or 1m30s' })
-    .refine((v) => {
-      const ms = parseGoDuration(v);
-      return ms !== undefined && (positive ? ms > 0 : ms >= 0);
-    }, `expected a ${positive ? 'positive ' : ''}duration such as 24h or 1m30s`)
+    .refine(
+      (v) => {
+        const ms = parseGoDuration(v);
+        return ms !== undefined && (positive ? ms > 0 : ms >= 0);
+      },
+      `expected a ${positive ? 'positive ' : ''}duration such as 24h or 1m30s`,
+    )
     .optional();
 }
 
@@ -124,7 +127,10 @@ const logSchema = section({
 });
 
 const filesystemSchema = section({
-  rootdirectory: text().unwrap().refine((v) => v !== '', 'expected a non-empty path').optional(),
+  rootdirectory: text()
+    .unwrap()
+    .refine((v) => v !== '', 'expected a non-empty path')
+    .optional(),
   // The reference raises a lower value to 25 rather than refusing it (load.ts does too).
   maxthreads: integer(1),
 });
@@ -263,11 +269,10 @@ function isHttpUrl(value: string): boolean {
  * `0.1` as a number and `"0.1"` as a string, and the reference accepts both.
  */
 export const configSchema = section({
-  version: z
-    .union([z.literal('0.1'), z.literal(0.1)], {
-      error: (issue) =>
-        issue.input === undefined ? 'required (must be 0.1)' : 'unsupported version; expected 0.1',
-    }),
+  version: z.union([z.literal('0.1'), z.literal(0.1)], {
+    error: (issue) =>
+      issue.input === undefined ? 'required (must be 0.1)' : 'unsupported version; expected 0.1',
+  }),
   log: logSchema,
   loglevel: logLevel,
   storage: storageSchema,

@@ -16,7 +16,11 @@ export async function readLink(driver: StorageDriver, path: string): Promise<Dig
 }
 
 /** Writes a link atomically. */
-export async function writeLink(driver: StorageDriver, path: string, digest: Digest): Promise<void> {
+export async function writeLink(
+  driver: StorageDriver,
+  path: string,
+  digest: Digest,
+): Promise<void> {
   await driver.putContent(path, digest.value);
 }
 

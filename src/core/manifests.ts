@@ -62,7 +62,9 @@ function declaredType(bytes: Buffer): string {
     if (typeof body['mediaType'] === 'string') return body['mediaType'];
     if (Array.isArray(body['manifests'])) return mediaTypes.ociIndex;
     if (body['schemaVersion'] === 1) {
-      return body['signatures'] === undefined ? mediaTypes.dockerSchema1 : mediaTypes.dockerSchema1Signed;
+      return body['signatures'] === undefined
+        ? mediaTypes.dockerSchema1
+        : mediaTypes.dockerSchema1Signed;
     }
   } catch {
     // Bytes someone else stored that are not JSON: served as OCI, as the client gets them.
@@ -85,9 +87,7 @@ export class ManifestStore {
    */
   async resolve(name: string, reference: string): Promise<Digest> {
     const asDigest = reference.includes(':') ? parseDigest(reference) : null;
-    const path = asDigest
-      ? revisionLinkPath(name, asDigest)
-      : tagCurrentLinkPath(name, reference);
+    const path = asDigest ? revisionLinkPath(name, asDigest) : tagCurrentLinkPath(name, reference);
     const digest = await readLink(this.driver, path);
     if (digest === null || (asDigest !== null && digest.value !== asDigest.value)) {
       throw await this.#unknown(name, reference);
@@ -133,7 +133,10 @@ export class ManifestStore {
     if (!result.ok) throw failureToError(result);
     const digest = parseDigest(result.digest);
     if (byDigest !== null && byDigest.value !== digest.value) {
-      throw new RegistryError('DIGEST_INVALID', { expected: byDigest.value, computed: digest.value });
+      throw new RegistryError('DIGEST_INVALID', {
+        expected: byDigest.value,
+        computed: digest.value,
+      });
     }
 
     await this.#checkReferences(name, result.info);
@@ -147,7 +150,9 @@ export class ManifestStore {
 
   async #checkReferences(name: string, info: ManifestInfo): Promise<void> {
     const blobs = await Promise.all(
-      info.blobs.map(async (text) => ((await this.blobs.find(name, parseDigest(text))) === null ? text : null)),
+      info.blobs.map(async (text) =>
+        (await this.blobs.find(name, parseDigest(text))) === null ? text : null,
+      ),
     );
     const missingBlob = blobs.find((d) => d !== null);
     if (missingBlob != null) {

@@ -89,7 +89,7 @@ export class UwsBody implements RequestBody {
           onChunk(chunk);
         } catch (err) {
           failed = true;
-          return reject(err as Error);
+          return reject(err instanceof Error ? err : new Error(String(err)));
         }
         if (last) resolve(this.#received);
       };

@@ -19,7 +19,8 @@ const data = workerData as GatewayData;
 
 // What Go's net/http answers to a TLS handshake on a plain port; clients recognise it and
 // fall back to plain HTTP at once.
-const tlsAnswer = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+const tlsAnswer =
+  'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
 
 const sockets = new Set<net.Socket>();
 

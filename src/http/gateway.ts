@@ -29,7 +29,9 @@ export class Gateway {
   /** Starts the gateway on `host:port`, forwarding to loopback port `upstream`. */
   static async start(host: string, port: number, upstream: number): Promise<[Gateway, number]> {
     const data: GatewayData = { host, port, upstream };
-    const worker = new Worker(new URL('./gateway-worker.js', import.meta.url), { workerData: data });
+    const worker = new Worker(new URL('./gateway-worker.js', import.meta.url), {
+      workerData: data,
+    });
     const bound = await new Promise<number>((resolve, reject) => {
       worker.once('message', (m: { port?: number; error?: string }) => {
         if (m.port !== undefined) resolve(m.port);

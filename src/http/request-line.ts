@@ -4,7 +4,8 @@
  */
 
 // What Go's net/http answers to a request line it cannot parse.
-export const badRequest = 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+export const badRequest =
+  'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
 // method SP request-target SP HTTP-version (RFC 9112 section 3).
 const requestLine = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.([01])$/;

@@ -92,10 +92,11 @@ export class HttpServer {
   }
 
   async #listenUnix(path: string): Promise<void> {
+    // The typings say a socket always comes back; the binding hands false on failure.
     const socket = await new Promise<uws.us_listen_socket | false>((resolve) => {
       this.#app.listen_unix(resolve, path);
     });
-    if (socket === false || socket === undefined) throw new Error(`cannot listen on ${path}`);
+    if (socket === false) throw new Error(`cannot listen on ${path}`);
     this.#listenSocket = socket;
   }
 
@@ -136,7 +137,8 @@ export class HttpServer {
     const started = performance.now();
     const method = raw.getCaseSensitiveMethod().toUpperCase();
     const url = raw.getUrl();
-    const query = raw.getQuery() ?? '';
+    // The typings say string; the binding gives undefined when there is no query.
+    const query = (raw.getQuery() as string | undefined) ?? '';
     const headers = new Map<string, string[]>();
     raw.forEach((name, value) => {
       const list = headers.get(name);
@@ -219,8 +221,9 @@ function notFound(): Promise<ApiReply> {
   return Promise.reject(new RegistryError('NAME_UNKNOWN', 'no such endpoint', 404));
 }
 
+/** What the client is told: a registry error as is, anything else only as its request id. */
 function toRegistryError(err: unknown, reqId: string): RegistryError {
-  if (err instanceof RegistryError) return err;
+  if (err instanceof RegistryError && err.code !== 'UNKNOWN') return err;
   return new RegistryError('UNKNOWN', { requestId: reqId });
 }
 

@@ -2,7 +2,7 @@
  * The access log: one line per request when it completes (info; 5xx at error), with the
  * fields the style guide names. Nothing is logged per chunk.
  */
-import type { Logger } from 'pino';
+import { stdSerializers, type Logger } from 'pino';
 
 export interface RequestOutcome {
   method: string;
@@ -18,7 +18,12 @@ export interface RequestOutcome {
 /** Writes the completion line of one request. */
 export function logRequest(log: Logger, outcome: RequestOutcome, accessLog: boolean): void {
   const { fields, err, ...rest } = outcome;
-  const line = { ...rest, ...fields, ...(err === undefined ? {} : { err }) };
+  const line: Record<string, unknown> = { ...rest, ...fields };
+  if (err !== undefined) {
+    // The cause goes to the log with its message, stack and causes; never to the client.
+    const cause = err.cause instanceof Error ? stdSerializers.err(err.cause) : err.cause;
+    line['err'] = cause === undefined ? { code: err.code } : { code: err.code, cause };
+  }
   if (outcome.status >= 500) log.error(line, 'request failed');
   else if (accessLog) log.info(line, 'request completed');
 }

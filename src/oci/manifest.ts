@@ -53,7 +53,8 @@ function checkDescriptor(value: unknown, where: string): { digest: string; media
 function manifestType(body: Json, contentType: string | undefined): string {
   const declared = body['mediaType'];
   const header = contentType?.split(';')[0]?.trim();
-  const headerIsManifest = header !== undefined && (imageTypes.has(header) || indexTypes.has(header));
+  const headerIsManifest =
+    header !== undefined && (imageTypes.has(header) || indexTypes.has(header));
   if (declared !== undefined) {
     if (typeof declared !== 'string') throw invalid('mediaType must be a string');
     if (headerIsManifest && header !== declared) {
@@ -106,6 +107,7 @@ export function inspectManifest(bytes: Uint8Array, contentType: string | undefin
       info.manifests.push(checkDescriptor(child, `manifests[${i}]`).digest);
     });
   }
-  if (body['subject'] !== undefined) info.subject = checkDescriptor(body['subject'], 'subject').digest;
+  if (body['subject'] !== undefined)
+    info.subject = checkDescriptor(body['subject'], 'subject').digest;
   return info;
 }

@@ -65,7 +65,8 @@ export type Task = AppendTask | FinishTask | ForgetTask | SeedTask | ManifestTas
 export interface TaskFailure {
   ok: false;
   code: ErrorCode;
-  detail: string;
+  /** Plain data for the client (never driver text for `UNKNOWN`: see failureToError). */
+  detail: unknown;
   /** For offset mismatches: where the upload really ends. */
   offset?: number;
   /** The worker has no state for the upload and cannot read its bytes: seed it first. */

@@ -35,7 +35,8 @@ export class WorkerPool {
    * described by `config`.
    */
   static async create(config: WorkerConfig, shards = availableParallelism()): Promise<WorkerPool> {
-    const { h32 } = await xxhash();
+    const hasher = await xxhash();
+    const h32 = (input: string): number => hasher.h32(input);
     const filename = new URL('./tasks.js', import.meta.url).href;
     const pools = Array.from(
       { length: Math.max(1, shards) },
@@ -96,5 +97,9 @@ export class WorkerPool {
 
 /** Turns a task failure into the error thrown to the client. */
 export function failureToError(failure: TaskFailure): RegistryError {
-  return new RegistryError(failure.code, failure.detail);
+  if (failure.code !== 'UNKNOWN') return new RegistryError(failure.code, failure.detail);
+  // A worker fault: its text is for the log only (it may name storage paths).
+  const err = new RegistryError('UNKNOWN');
+  err.cause = new Error(String(failure.detail));
+  return err;
 }

@@ -73,7 +73,7 @@ setInterval(() => {
 
 function failure(err: unknown): TaskFailure {
   if (err instanceof RegistryError) {
-    return { ok: false, code: err.code, detail: String(err.detail ?? err.message) };
+    return { ok: false, code: err.code, detail: err.detail };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { ok: false, code: 'UNKNOWN', detail: message };

@@ -41,13 +41,11 @@ const endpoints: Array<{ what: string; method: string; path: (name: string) => s
 ];
 
 const rows: Row<TestRegistry>[] = invalidNames.flatMap(({ name, why }) =>
-  endpoints.map(
-    ({ what, method, path }): Row<TestRegistry> => ({
-      name: `${what} with a name with ${why} (${name.slice(0, 24)}) answers 400 NAME_INVALID`,
-      request: { method, path: path(name), raw: true },
-      expect: { status: 400, code: 'NAME_INVALID' },
-    }),
-  ),
+  endpoints.map(({ what, method, path }): Row<TestRegistry> => ({
+    name: `${what} with a name with ${why} (${name.slice(0, 24)}) answers 400 NAME_INVALID`,
+    request: { method, path: path(name), raw: true },
+    expect: { status: 400, code: 'NAME_INVALID' },
+  })),
 );
 
 for (const driver of drivers) {

@@ -146,18 +146,23 @@ export function check(reply: Reply, expect: Expect, method = 'GET'): void {
   const what = `${reply.status} ${reply.body.toString().slice(0, 400)}`;
   const statuses = Array.isArray(expect.status) ? expect.status : [expect.status];
   if (statuses.length === 1) assert.equal(reply.status, statuses[0], `status (reply: ${what})`);
-  else assert.ok(statuses.includes(reply.status), `status one of ${statuses} (reply: ${what})`);
+  else
+    assert.ok(
+      statuses.includes(reply.status),
+      `status one of ${statuses.join(', ')} (reply: ${what})`,
+    );
   if (expect.code !== undefined && method !== 'HEAD') {
     const codes = Array.isArray(expect.code) ? expect.code : [expect.code];
     const first = errorsOf(reply)[0];
     assert.ok(first !== undefined);
-    assert.ok(codes.includes(first.code), `error code one of ${codes} (reply: ${what})`);
+    assert.ok(codes.includes(first.code), `error code one of ${codes.join(', ')} (reply: ${what})`);
     const known = (errorCodes as Record<string, { message: string } | undefined>)[first.code];
     assert.equal(first.message, known?.message, 'the message is the code table one');
   }
   if (expect.allCodes !== undefined) {
     const present = errorsOf(reply).map((e) => e.code);
-    for (const code of expect.allCodes) assert.ok(present.includes(code), `${code} among ${present}`);
+    for (const code of expect.allCodes)
+      assert.ok(present.includes(code), `${code} among ${present.join(', ')}`);
   }
   for (const [name, want] of Object.entries(expect.headers ?? {})) {
     const got = reply.header(name);

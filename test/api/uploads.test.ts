@@ -530,19 +530,17 @@ const rows: Row<Fixture>[] = [
     request: async (f) => ({ method: 'DELETE', path: await begun(f, 'up/cancel', ten) }),
     expect: { status: 204, body: '' },
   },
-  ...(['GET', 'PATCH', 'PUT', 'DELETE'] as const).map(
-    (method): Row<Fixture> => ({
-      name: `${method} on an upload id never issued answers 404 BLOB_UPLOAD_UNKNOWN`,
-      request: {
-        method,
-        path:
-          `/v2/up/unknown/blobs/uploads/${randomUUID()}` +
-          (method === 'PUT' ? `?digest=${sha256(ten)}` : ''),
-        ...(method === 'PATCH' || method === 'PUT' ? { body: ten } : {}),
-      },
-      expect: { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' },
-    }),
-  ),
+  ...(['GET', 'PATCH', 'PUT', 'DELETE'] as const).map((method): Row<Fixture> => ({
+    name: `${method} on an upload id never issued answers 404 BLOB_UPLOAD_UNKNOWN`,
+    request: {
+      method,
+      path:
+        `/v2/up/unknown/blobs/uploads/${randomUUID()}` +
+        (method === 'PUT' ? `?digest=${sha256(ten)}` : ''),
+      ...(method === 'PATCH' || method === 'PUT' ? { body: ten } : {}),
+    },
+    expect: { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' },
+  })),
   {
     name: 'GET on an upload id that is not a UUID answers 404 BLOB_UPLOAD_UNKNOWN',
     request: { path: '/v2/up/unknown/blobs/uploads/not-an-upload' },
@@ -681,9 +679,7 @@ function suite(driver: DriverName): void {
       const bytes = randomBytes(64 * 1024);
       const digest = sha256(bytes);
       const replies = await Promise.all(
-        Array.from({ length: 10 }, () =>
-          send(f.reg.url, mono(repo, digest, bytes)),
-        ),
+        Array.from({ length: 10 }, () => send(f.reg.url, mono(repo, digest, bytes))),
       );
       assert.deepEqual(
         replies.map((r) => r.status),

@@ -43,7 +43,10 @@ test('serve with an invalid configuration exits 2 naming every bad key', async (
   const dir = await mkdtemp(join(tmpdir(), 'berth-cli-'));
   try {
     const file = join(dir, 'config.yml');
-    await writeFile(file, 'version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  adress: x\n  net: udp\n');
+    await writeFile(
+      file,
+      'version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  adress: x\n  net: udp\n',
+    );
     const { code, stderr } = await cli(['serve', file]);
     assert.equal(code, 2);
     assert.match(stderr, /http\.adress/);

@@ -206,7 +206,8 @@ describe(`skopeo against ${targetLabel}`, () => {
         const global = ['--override-arch', arch, '--override-os', 'linux'];
         const single = await pullBack('e2e/multiarch:v1', { global });
         assert.equal(single.digest, image.digest, `manifest chosen for ${arch}`);
-        const { platform: _platform, ...withoutPlatform } = image;
+        const withoutPlatform: Partial<typeof image> = { ...image };
+        delete withoutPlatform.platform;
         assert.deepEqual(single.manifests, [withoutPlatform]);
       }
     },

@@ -3,13 +3,21 @@ import { describe, test } from 'node:test';
 import { normaliseFirst } from '../../src/http/request-line.js';
 
 const rows: [string, string, string | null][] = [
-  ['an origin-form HTTP/1.1 line passes unchanged', 'GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n'],
+  [
+    'an origin-form HTTP/1.1 line passes unchanged',
+    'GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n',
+    'GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n',
+  ],
   [
     'an absolute-form target becomes origin-form',
     'PUT http://127.0.0.1:5000/v2/a/blobs/uploads/u?digest=x HTTP/1.1\r\nHost: x\r\n\r\n',
     'PUT /v2/a/blobs/uploads/u?digest=x HTTP/1.1\r\nHost: x\r\n\r\n',
   ],
-  ['an absolute-form target without a path becomes /', 'GET http://host HTTP/1.1\r\n\r\n', 'GET / HTTP/1.1\r\n\r\n'],
+  [
+    'an absolute-form target without a path becomes /',
+    'GET http://host HTTP/1.1\r\n\r\n',
+    'GET / HTTP/1.1\r\n\r\n',
+  ],
   ['an HTTP/1.0 line becomes HTTP/1.1', 'GET /v2/ HTTP/1.0\r\n\r\n', 'GET /v2/ HTTP/1.1\r\n\r\n'],
   ['a line that is not HTTP is refused', 'HELLO WORLD\r\n\r\n', null],
   ['HTTP/2 preface is refused', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', null],

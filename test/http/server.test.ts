@@ -28,7 +28,10 @@ describe('http section of the configuration', () => {
     assert.equal((await fetch(`${r.url}/v2/`)).status, 404);
     const res = await fetch(`${r.url}/reg/v2/p/q/blobs/uploads/`, { method: 'POST' });
     assert.equal(res.status, 202);
-    assert.match(res.headers.get('location') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/reg\/v2\/p\/q\/blobs\/uploads\//);
+    assert.match(
+      res.headers.get('location') ?? '',
+      /^http:\/\/127\.0\.0\.1:\d+\/reg\/v2\/p\/q\/blobs\/uploads\//,
+    );
   });
 
   test('relativeurls gives Location headers without scheme and host', async () => {
@@ -40,7 +43,10 @@ describe('http section of the configuration', () => {
   test('http.host is the base of Location headers', async () => {
     const r = await start({ REGISTRY_HTTP_HOST: 'https://registry.example.test' });
     const res = await fetch(`${r.url}/v2/p/q/blobs/uploads/`, { method: 'POST' });
-    assert.match(res.headers.get('location') ?? '', /^https:\/\/registry\.example\.test\/v2\/p\/q\//);
+    assert.match(
+      res.headers.get('location') ?? '',
+      /^https:\/\/registry\.example\.test\/v2\/p\/q\//,
+    );
   });
 
   test('X-Forwarded-Proto and X-Forwarded-Host shape Location behind a proxy', async () => {

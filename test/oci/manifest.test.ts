@@ -5,12 +5,18 @@ import { inspectManifest } from '../../src/oci/manifest.js';
 import { mediaTypes } from '../../src/oci/media-types.js';
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`;
-const desc = (mediaType: string, c: string, extra = {}) => ({ mediaType, digest: d(c), size: 1, ...extra });
+const desc = (mediaType: string, c: string, extra = {}) => ({
+  mediaType,
+  digest: d(c),
+  size: 1,
+  ...extra,
+});
 const bytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 function refuses(value: unknown, contentType?: string): void {
   assert.throws(
-    () => inspectManifest(typeof value === 'string' ? Buffer.from(value) : bytes(value), contentType),
+    () =>
+      inspectManifest(typeof value === 'string' ? Buffer.from(value) : bytes(value), contentType),
     (err) => err instanceof RegistryError && err.code === 'MANIFEST_INVALID',
   );
 }
@@ -69,9 +75,15 @@ describe('inspectManifest', () => {
 
   test('refuses invalid JSON', () => refuses('{"schemaVersion":'));
   test('refuses a JSON array', () => refuses([]));
-  test('refuses an unknown media type', () => refuses({ schemaVersion: 2, mediaType: 'text/plain' }));
+  test('refuses an unknown media type', () =>
+    refuses({ schemaVersion: 2, mediaType: 'text/plain' }));
   test('refuses schemaVersion 1 under a schema 2 type', () =>
-    refuses({ schemaVersion: 1, mediaType: mediaTypes.ociManifest, config: desc('x/y', 'a'), layers: [] }));
+    refuses({
+      schemaVersion: 1,
+      mediaType: mediaTypes.ociManifest,
+      config: desc('x/y', 'a'),
+      layers: [],
+    }));
   test('refuses a mediaType that contradicts Content-Type', () =>
     refuses(
       { schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: desc('x/y', 'a'), layers: [] },

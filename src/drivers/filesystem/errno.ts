@@ -3,7 +3,7 @@
 /** The `code` (`ENOENT`, `EISDIR`, ...) of a Node system error, or undefined for others. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const { code } = err as { code: unknown };
+    const { code } = err;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

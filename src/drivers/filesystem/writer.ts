@@ -49,11 +49,7 @@ export class FsFileWriter implements FileWriter {
     try {
       let offset = 0;
       while (offset < chunk.byteLength) {
-        const { bytesWritten } = await this.handle.write(
-          chunk,
-          offset,
-          chunk.byteLength - offset,
-        );
+        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.byteLength - offset);
         // A regular file never takes 0 bytes without an error; guard against spinning.
         if (bytesWritten <= 0) throw new Error(`write to ${this.osPath} made no progress`);
         offset += bytesWritten;
