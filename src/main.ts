@@ -53,6 +53,7 @@ export async function startRegistry(
       deleteEnabled: config.storage.delete.enabled,
       readOnly: config.storage.maintenance.readonly.enabled,
       redirectDisabled: config.storage.redirect.disable,
+      auth: null,
     },
     log,
     accessLog: !config.log.accesslog.disabled,

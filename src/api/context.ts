@@ -1,4 +1,5 @@
 /** What every handler needs besides the request: the registry core and its policies. */
+import type { AccessController } from '../auth/types.js';
 import type { Registry } from '../core/registry.js';
 
 export interface ApiContext {
@@ -9,4 +10,6 @@ export interface ApiContext {
   readOnly: boolean;
   /** `storage.redirect.disable`: never redirect blob reads to the driver's URLs. */
   redirectDisabled: boolean;
+  /** The `auth` section's controller; null when the registry is open. */
+  auth: AccessController | null;
 }

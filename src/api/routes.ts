@@ -5,7 +5,9 @@
  * runs. The path is still percent-encoded here: a name never needs encoding, so an encoded
  * name (`%2e%2e`) fails the grammar like any other invalid name.
  */
+import type { Access } from '../auth/types.js';
 import { RegistryError } from '../errors/registry-error.js';
+import { isValidName } from '../oci/names.js';
 import { checkName } from '../oci/names.js';
 import { checkVersion } from './base.js';
 import { deleteBlob, getBlob } from './blobs.js';
@@ -59,15 +61,45 @@ const routes: Route[] = [
 
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * What a request needs on its repository, by method, as the reference registry maps it:
+ * reads need `pull`, writes `pull` and `push`, deletes `delete`. A cross-repository mount
+ * also needs `pull` on the source.
+ */
+function repositoryAccess(method: string, name: string, req: ApiRequest): Access[] {
+  const actions =
+    method === 'GET' || method === 'HEAD'
+      ? ['pull']
+      : method === 'DELETE'
+        ? ['delete']
+        : ['pull', 'push'];
+  const access: Access[] = [{ type: 'repository', name, actions }];
+  const from = req.query.get('from');
+  if (method === 'POST' && req.query.has('mount') && from !== null && isValidName(from)) {
+    if (from !== name) access.push({ type: 'repository', name: from, actions: ['pull'] });
+  }
+  return access;
+}
+
+/** Asks the access controller, when there is one, for what the request needs. */
+async function authorize(ctx: ApiContext, req: ApiRequest, access: Access[]): Promise<void> {
+  if (ctx.auth === null) return;
+  const grant = await ctx.auth.authorize(req, access);
+  req.log.debug({ subject: grant.subject }, 'authorized');
+}
+
 /** Finds and runs the handler for a request; throws RegistryError for anything refused. */
 export async function dispatch(ctx: ApiContext, req: ApiRequest): Promise<ApiReply> {
   const { method, path } = req;
   if (path === '/v2/' || path === '/v2') {
     if (method !== 'GET' && method !== 'HEAD') throw notAllowed();
+    // No resource: clients call this to learn whether and how to authenticate.
+    await authorize(ctx, req, []);
     return checkVersion();
   }
   if (path === '/v2/_catalog') {
     if (method !== 'GET') throw notAllowed();
+    await authorize(ctx, req, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
     return listCatalog(ctx, req);
   }
   for (const route of routes) {
@@ -76,6 +108,7 @@ export async function dispatch(ctx: ApiContext, req: ApiRequest): Promise<ApiRep
     const handler = route.methods[method];
     if (handler === undefined) throw notAllowed();
     const name = checkName(m[1] ?? '');
+    await authorize(ctx, req, repositoryAccess(method, name, req));
     if (ctx.readOnly && writeMethods.has(method)) {
       throw new RegistryError('UNSUPPORTED', 'registry is in read-only mode');
     }

@@ -38,6 +38,8 @@ export interface ApiRequest {
   headerValues(name: string): string[];
   /** Base URL for `Location` headers: `http://host/prefix`, or `/prefix` with relative URLs. */
   readonly baseUrl: string;
+  /** Scheme and host the client used (`http://host:port`), for challenges. */
+  readonly origin: string;
   /** The configured path prefix without its trailing slash ('' when none). */
   readonly pathPrefix: string;
 }

@@ -168,6 +168,8 @@ function buildConfig(file: ConfigFile, cwd: string, warnings: string[]): Config 
     log: buildLog(file, warnings),
     storage: buildStorage(file.storage, cwd, warnings),
     http: buildHttp(file.http ?? {}, warnings),
+    // The schema refuses a non-empty auth section until access control is wired in.
+    auth: null,
   };
 }
 

@@ -55,11 +55,48 @@ export interface HttpConfig {
   draintimeoutMs: number;
 }
 
+/** `auth.silly`: any request with an Authorization header passes (development only). */
+export interface SillyAuthConfig {
+  kind: 'silly';
+  realm: string;
+  service: string;
+}
+
+/** `auth.htpasswd`: Basic credentials checked against a bcrypt htpasswd file. */
+export interface HtpasswdAuthConfig {
+  kind: 'htpasswd';
+  realm: string;
+  /** Absolute path of the htpasswd file (created with a random admin user when missing). */
+  path: string;
+}
+
+/** `auth.token`: Bearer JWTs from a token server (spec/auth/token.md, jwt.md). */
+export interface TokenAuthConfig {
+  kind: 'token';
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM bundle of the certificates that may sign tokens (directly or as x5c roots). */
+  rootcertbundle: string | null;
+  /** Path of a JWKS file with the keys that may sign tokens, found by `kid`. */
+  jwks: string | null;
+  /** Build the realm from the request's host and `autoredirectpath`. */
+  autoredirect: boolean;
+  autoredirectpath: string;
+  /** JWS algorithms accepted; never `none`. */
+  signingalgorithms: string[];
+}
+
+/** The `auth` section: one controller, or none for an open registry. */
+export type AuthConfig = SillyAuthConfig | HtpasswdAuthConfig | TokenAuthConfig;
+
 export interface Config {
   version: '0.1';
   log: LogConfig;
   storage: StorageConfig;
   http: HttpConfig;
+  /** Null when the configuration has no (or an empty) `auth` section. */
+  auth: AuthConfig | null;
 }
 
 /** What the loader reports besides the configuration: warnings to log once at start. */

@@ -169,7 +169,7 @@ export class HttpServer {
       body,
       header: first,
       headerValues: (name) => headers.get(name) ?? [],
-      baseUrl: this.#baseUrl(first),
+      ...this.#urls(first),
       pathPrefix: this.#prefix,
     };
 
@@ -207,13 +207,17 @@ export class HttpServer {
   }
 
   /** Base of `Location` URLs (configuration.md, `http.host` and `relativeurls`). */
-  #baseUrl(header: (name: string) => string | undefined): string {
+  #urls(header: (name: string) => string | undefined): { baseUrl: string; origin: string } {
     const { http } = this.#options;
-    if (http.relativeurls) return this.#prefix;
-    if (http.host !== '') return `${http.host.replace(/\/$/, '')}${this.#prefix}`;
-    const proto = header('x-forwarded-proto')?.split(',')[0]?.trim() ?? 'http';
-    const host = header('x-forwarded-host')?.split(',')[0]?.trim() ?? header('host') ?? 'localhost';
-    return `${proto}://${host}${this.#prefix}`;
+    let origin: string;
+    if (http.host !== '') {
+      origin = new URL(http.host).origin;
+    } else {
+      const proto = header('x-forwarded-proto')?.split(',')[0]?.trim() ?? 'http';
+      const host = header('x-forwarded-host')?.split(',')[0]?.trim() ?? header('host');
+      origin = `${proto}://${host ?? 'localhost'}`;
+    }
+    return { baseUrl: http.relativeurls ? this.#prefix : `${origin}${this.#prefix}`, origin };
   }
 }
 
