@@ -58,12 +58,14 @@ export async function putManifest(
 
   const bytes = await req.body.readAll(maxManifestBytes, tooBig);
   const contentType = req.header('content-type');
-  const { digest } = await ctx.registry.manifests.put(name, ref, bytes, contentType, tags);
+  const { digest, info } = await ctx.registry.manifests.put(name, ref, bytes, contentType, tags);
   const headers: Record<string, string | string[]> = {
     Location: `${req.baseUrl}/v2/${name}/manifests/${digest.value}`,
     'Docker-Content-Digest': digest.value,
   };
   if (tags.length > 0) headers['OCI-Tag'] = tags;
+  // Tells the client the referrers index was updated, so it need not keep a tag schema list.
+  if (info.subject !== undefined) headers['OCI-Subject'] = info.subject;
   return { status: 201, headers, logFields: { repo: name, ref, digest: digest.value } };
 }
 

@@ -14,6 +14,7 @@ import { deleteBlob, getBlob } from './blobs.js';
 import { listCatalog } from './catalog.js';
 import type { ApiContext } from './context.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
+import { listReferrersOf } from './referrers.js';
 import { listTags } from './tags.js';
 import type { ApiReply, ApiRequest } from './types.js';
 import {
@@ -39,6 +40,10 @@ const routes: Route[] = [
   {
     pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
     methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
+  },
+  {
+    pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/,
+    methods: { GET: listReferrersOf },
   },
   {
     pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,

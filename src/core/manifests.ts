@@ -13,6 +13,7 @@ import type { ManifestResult } from '../workers/messages.js';
 import { failureToError, type WorkerPool } from '../workers/pool.js';
 import type { BlobStore } from './blobs.js';
 import { deleteIfPresent, orNull, readLink, writeLink } from './links.js';
+import { addReferrer, removeReferrer } from './referrers.js';
 import {
   blobDataPath,
   repositoryPath,
@@ -52,6 +53,16 @@ class ManifestCache {
     }
     this.#entries.set(digest, { mediaType, bytes });
     this.#bytes += bytes.byteLength;
+  }
+}
+
+/** The subject digest a stored manifest names, or null. */
+function subjectOf(bytes: Buffer): string | null {
+  try {
+    const body = JSON.parse(bytes.toString()) as { subject?: { digest?: unknown } };
+    return typeof body.subject?.digest === 'string' ? body.subject.digest : null;
+  } catch {
+    return null;
   }
 }
 
@@ -143,6 +154,7 @@ export class ManifestStore {
     if (!store) await this.driver.putContent(blobDataPath(digest), bytes);
     this.#cache.set(digest.value, result.info.mediaType, bytes);
     await writeLink(this.driver, revisionLinkPath(name, digest), digest);
+    await addReferrer(this.driver, name, digest, bytes.byteLength, result.info);
     const allTags = byDigest === null ? [reference, ...tags] : tags;
     for (const tag of allTags) await this.tag(name, tag, digest);
     return { digest, info: result.info };
@@ -193,6 +205,8 @@ export class ManifestStore {
       return;
     }
     const digest = await this.resolve(name, asDigest.value);
+    const subject = subjectOf((await this.get(name, digest.value)).bytes);
+    if (subject !== null) await removeReferrer(this.driver, name, subject, digest);
     for (const tag of await this.tags(name)) {
       const current = await readLink(this.driver, tagCurrentLinkPath(name, tag));
       if (current?.value === digest.value) await deleteIfPresent(this.driver, tagPath(name, tag));

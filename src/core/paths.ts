@@ -11,6 +11,8 @@
  *     _manifests/revisions/<alg>/<hex>/link          "manifest is in this repository"
  *     _manifests/tags/<tag>/current/link             the digest the tag points to now
  *     _manifests/tags/<tag>/index/<alg>/<hex>/link   every digest the tag has pointed to
+ *     _manifests/referrers/<alg>/<hex>/              Berth only: manifests whose subject is
+ *         <alg>/<hex>/descriptor                     <alg>:<hex>, each as its descriptor JSON
  *     _uploads/<uuid>/data                           bytes of an upload in progress
  *     _uploads/<uuid>/startedat                      RFC 3339 time the upload began
  * ```
@@ -75,6 +77,20 @@ export function tagCurrentLinkPath(name: string, tag: string): string {
 /** The link recording that a tag has pointed to a digest. */
 export function tagIndexLinkPath(name: string, tag: string, d: Digest): string {
   return `${tagPath(name, tag)}/index/${d.algorithm}/${d.hex}/link`;
+}
+
+/**
+ * The folder listing the referrers of a subject (OCI "Listing Referrers"). The reference
+ * registry keeps no such index and ignores the folder; Berth keeps it so that a referrers
+ * query reads one folder instead of every manifest.
+ */
+export function referrersPath(name: string, subject: Digest): string {
+  return `${repositoriesRoot}/${name}/_manifests/referrers/${subject.algorithm}/${subject.hex}`;
+}
+
+/** The descriptor of one referrer of a subject. */
+export function referrerPath(name: string, subject: Digest, referrer: Digest): string {
+  return `${referrersPath(name, subject)}/${referrer.algorithm}/${referrer.hex}/descriptor`;
 }
 
 /** The folder of one upload in progress. */

@@ -6,7 +6,9 @@ import type { StorageDriver } from '../drivers/driver.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { BlobStore } from './blobs.js';
 import { listRepositories } from './catalog.js';
+import type { Digest } from '../oci/digest.js';
 import { ManifestStore } from './manifests.js';
+import { listReferrers, type ReferrerDescriptor } from './referrers.js';
 import { UploadStateSigner } from './upload-state.js';
 import { UploadStore } from './uploads.js';
 
@@ -25,6 +27,15 @@ export class Registry {
     this.uploads = new UploadStore(driver, pool, this.blobs);
     this.manifests = new ManifestStore(driver, pool, this.blobs);
     this.uploadState = new UploadStateSigner(secret);
+  }
+
+  /** The referrers of a subject in a repository (see referrers.ts). */
+  referrers(
+    name: string,
+    subject: Digest,
+    artifactType: string | null,
+  ): Promise<ReferrerDescriptor[]> {
+    return listReferrers(this.driver, name, subject, artifactType);
   }
 
   /** Every repository name, sorted. */

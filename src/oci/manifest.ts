@@ -17,6 +17,13 @@ export interface ManifestInfo {
   manifests: string[];
   /** The digest of `subject`, when there is one. */
   subject?: string;
+  /**
+   * The artifact type a referrers list shows for this manifest (OCI spec "Listing
+   * Referrers"): its `artifactType`, else an image manifest's config media type.
+   */
+  artifactType?: string;
+  /** The manifest's own annotations, shown in referrers lists. */
+  annotations?: Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -107,7 +114,29 @@ export function inspectManifest(bytes: Uint8Array, contentType: string | undefin
       info.manifests.push(checkDescriptor(child, `manifests[${i}]`).digest);
     });
   }
-  if (body['subject'] !== undefined)
+  if (body['subject'] !== undefined) {
     info.subject = checkDescriptor(body['subject'], 'subject').digest;
+  }
+  describeArtifact(body, info);
   return info;
+}
+
+/** Fills the fields a referrers list needs, checking their types on the way. */
+function describeArtifact(body: Json, info: ManifestInfo): void {
+  const artifactType = body['artifactType'];
+  if (artifactType !== undefined && typeof artifactType !== 'string') {
+    throw invalid('artifactType must be a string');
+  }
+  const config = body['config'];
+  if (artifactType !== undefined && artifactType !== '') {
+    info.artifactType = artifactType;
+  } else if (imageTypes.has(info.mediaType) && isObject(config)) {
+    info.artifactType = config['mediaType'] as string;
+  }
+  const annotations = body['annotations'];
+  if (annotations === undefined) return;
+  if (!isObject(annotations) || Object.values(annotations).some((v) => typeof v !== 'string')) {
+    throw invalid('annotations must map strings to strings');
+  }
+  info.annotations = annotations as Record<string, string>;
 }
