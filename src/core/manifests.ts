@@ -83,6 +83,27 @@ function declaredType(bytes: Buffer): string {
   return mediaTypes.ociManifest;
 }
 
+/** How manifests are judged beyond their format (configuration: compatibility, validation). */
+export interface ManifestPolicy {
+  /** `compatibility.schema1.enabled`. */
+  schema1: boolean;
+}
+
+/**
+ * A schema 1 manifest names its repository and tag: they must be the URL's
+ * (api.md: NAME_INVALID, TAG_INVALID "manifest tag did not match URI").
+ */
+function checkSchema1Claims(
+  claims: { name: string; tag: string },
+  name: string,
+  tag: string | null,
+): void {
+  if (claims.name !== name)
+    throw new RegistryError('NAME_INVALID', { manifest: claims.name, url: name });
+  if (tag !== null && claims.tag !== tag)
+    throw new RegistryError('TAG_INVALID', { manifest: claims.tag, url: tag });
+}
+
 export class ManifestStore {
   readonly #cache = new ManifestCache(64 << 20);
 
@@ -90,6 +111,7 @@ export class ManifestStore {
     readonly driver: StorageDriver,
     readonly pool: WorkerPool,
     readonly blobs: BlobStore,
+    readonly policy: ManifestPolicy = { schema1: false },
   ) {}
 
   /**
@@ -139,10 +161,13 @@ export class ManifestStore {
     const byDigest = reference.includes(':') ? parseDigest(reference) : null;
     const algorithm: DigestAlgorithm = byDigest?.algorithm ?? 'sha256';
     const store = this.driver.sharedAcrossThreads;
-    const task = { kind: 'manifest' as const, bytes, contentType, algorithm, store };
+    const schema1 = this.policy.schema1;
+    const task = { kind: 'manifest' as const, bytes, contentType, algorithm, store, schema1 };
     const result = await this.pool.run<ManifestResult>(this.pool.anyShard(), task);
     if (!result.ok) throw failureToError(result);
     const digest = parseDigest(result.digest);
+    if (result.schema1 !== undefined)
+      checkSchema1Claims(result.schema1, name, byDigest ? null : reference);
     if (byDigest !== null && byDigest.value !== digest.value) {
       throw new RegistryError('DIGEST_INVALID', {
         expected: byDigest.value,

@@ -6,6 +6,7 @@
  */
 import { RegistryError } from '../errors/registry-error.js';
 import { tryParseDigest } from './digest.js';
+import { verifySchema1 } from './schema1.js';
 import { imageTypes, indexTypes, mediaTypes, nonDistributableLayerTypes } from './media-types.js';
 
 /** What the core needs to know of a manifest to store it. */
@@ -75,9 +76,58 @@ function manifestType(body: Json, contentType: string | undefined): string {
   throw invalid('cannot tell the manifest type: no mediaType and no known shape');
 }
 
+/** What the registry stores a manifest under, and what its digest is computed over. */
+export interface CheckedManifest {
+  info: ManifestInfo;
+  /**
+   * The bytes whose digest is the manifest's digest: the body itself, except for signed
+   * schema 1, whose digest covers the payload without its signatures (manifest-v2-1.md).
+   */
+  digestInput: Uint8Array;
+  /** For schema 1: the `name` and `tag` the manifest claims, checked against the URL. */
+  schema1?: { name: string; tag: string };
+}
+
+const schema1Types: ReadonlySet<string> = new Set([
+  mediaTypes.dockerSchema1,
+  mediaTypes.dockerSchema1Signed,
+]);
+
 /**
- * Parses and checks a manifest body. Throws `MANIFEST_INVALID` (with a detail naming the
- * problem) for anything that is not a well-formed manifest of a type Berth stores.
+ * Checks a manifest of any type Berth stores. Docker schema 1 is accepted only when
+ * `schema1` is true (`compatibility.schema1.enabled`); otherwise it is `MANIFEST_INVALID`,
+ * as the reference registry 3.x answers, having dropped schema 1.
+ */
+export function checkManifest(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  options: { schema1: boolean },
+): CheckedManifest {
+  const header = contentType?.split(';')[0]?.trim() ?? '';
+  if (schema1Types.has(header) || looksLikeSchema1(bytes)) {
+    if (!options.schema1) throw invalid('schema 1 manifests are not supported');
+    const signed = header !== mediaTypes.dockerSchema1;
+    const checked = verifySchema1(bytes, signed);
+    const hasSignatures = checked.payload.byteLength !== bytes.byteLength || signed;
+    const mediaType = hasSignatures ? mediaTypes.dockerSchema1Signed : mediaTypes.dockerSchema1;
+    return {
+      info: { mediaType, blobs: checked.blobs, manifests: [] },
+      digestInput: checked.payload,
+      schema1: { name: checked.name, tag: checked.tag },
+    };
+  }
+  return { info: inspectManifest(bytes, contentType), digestInput: bytes };
+}
+
+/** True when the body declares `schemaVersion: 1` (cheap look before a full parse). */
+function looksLikeSchema1(bytes: Uint8Array): boolean {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 4096));
+  return /"schemaVersion"\s*:\s*1\s*[,}]/.test(text.toString());
+}
+
+/**
+ * Parses and checks a schema 2 or OCI manifest body. Throws `MANIFEST_INVALID` (with a
+ * detail naming the problem) for anything that is not a well-formed manifest of those types.
  */
 export function inspectManifest(bytes: Uint8Array, contentType: string | undefined): ManifestInfo {
   let body: unknown;
@@ -89,8 +139,8 @@ export function inspectManifest(bytes: Uint8Array, contentType: string | undefin
   if (!isObject(body)) throw invalid('manifest must be a JSON object');
 
   const mediaType = manifestType(body, contentType);
-  if (mediaType === mediaTypes.dockerSchema1 || mediaType === mediaTypes.dockerSchema1Signed) {
-    throw new RegistryError('MANIFEST_INVALID', 'schema 1 manifests are not supported');
+  if (schema1Types.has(mediaType)) {
+    throw invalid('schema 1 manifests are not supported');
   }
   if (!imageTypes.has(mediaType) && !indexTypes.has(mediaType)) {
     throw invalid(`unknown manifest media type ${mediaType}`);

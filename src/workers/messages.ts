@@ -57,6 +57,8 @@ export interface ManifestTask {
   algorithm: DigestAlgorithm;
   /** Whether the worker writes the bytes as a blob (false for the inmemory driver). */
   store: boolean;
+  /** `compatibility.schema1.enabled`: accept Docker schema 1 manifests. */
+  schema1: boolean;
 }
 
 export type Task = AppendTask | FinishTask | ForgetTask | SeedTask | ManifestTask;
@@ -92,6 +94,8 @@ export interface ManifestResult {
   ok: true;
   digest: string;
   info: ManifestInfo;
+  /** For schema 1: the name and tag the manifest claims. */
+  schema1?: { name: string; tag: string };
 }
 
 export interface DoneResult {

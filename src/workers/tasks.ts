@@ -15,7 +15,7 @@ import { isNotFound, type FileWriter, type StorageDriver } from '../drivers/driv
 import { blobDataPath } from '../core/paths.js';
 import { RegistryError } from '../errors/registry-error.js';
 import { parseDigest, type DigestAlgorithm } from '../oci/digest.js';
-import { inspectManifest } from '../oci/manifest.js';
+import { checkManifest } from '../oci/manifest.js';
 import { createHasher, digestOf, type Hasher } from './hasher.js';
 import type {
   AppendResult,
@@ -185,10 +185,16 @@ function seed(task: SeedTask): DoneResult {
 
 async function manifest(task: ManifestTask): Promise<TaskResult<ManifestResult>> {
   const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-  const info = inspectManifest(bytes, task.contentType);
-  const digest = digestOf(task.algorithm, bytes);
+  const checked = checkManifest(bytes, task.contentType, { schema1: task.schema1 });
+  const input = checked.digestInput;
+  const digest = digestOf(
+    task.algorithm,
+    Buffer.from(input.buffer, input.byteOffset, input.byteLength),
+  );
   if (task.store) await driver.putContent(blobDataPath(parseDigest(digest)), bytes);
-  return { ok: true, digest, info };
+  const result: ManifestResult = { ok: true, digest, info: checked.info };
+  if (checked.schema1 !== undefined) result.schema1 = checked.schema1;
+  return result;
 }
 
 /** The pool's entry point: one call per task. Never throws; failures are results. */
