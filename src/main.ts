@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import type { StorageDriver } from './drivers/driver.js';
+import { createAccessController } from './auth/factory.js';
 import { parseGoDuration } from './config/duration.js';
 import { schedulePurge } from './core/purge.js';
 import { Registry } from './core/registry.js';
@@ -46,6 +47,13 @@ export async function startRegistry(
   const driver = createDriver(driverName, parameters);
   const pool = await WorkerPool.create({ driver: driverName, parameters }, options.shards);
   const registry = new Registry(driver, pool, config.http.secret);
+  let auth;
+  try {
+    auth = await createAccessController(config.auth, log);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const server = new HttpServer({
     http: config.http,
     api: {
@@ -53,7 +61,7 @@ export async function startRegistry(
       deleteEnabled: config.storage.delete.enabled,
       readOnly: config.storage.maintenance.readonly.enabled,
       redirectDisabled: config.storage.redirect.disable,
-      auth: null,
+      auth,
     },
     log,
     accessLog: !config.log.accesslog.disabled,
@@ -63,6 +71,7 @@ export async function startRegistry(
     ({ port } = await server.listen());
   } catch (err) {
     await pool.close();
+    await auth?.close();
     throw err;
   }
   log.info({ addr: config.http.addr, port, driver: driverName }, 'listening');
@@ -76,6 +85,7 @@ export async function startRegistry(
       if (left > 0) log.warn({ requests: left }, 'drain timed out; closing connections');
       await server.close();
       await pool.close();
+      await auth?.close();
       log.info('stopped');
     })();
     return stopping;

@@ -32,8 +32,9 @@ export interface Grant {
  * An access controller. `authorize` resolves with the grant when the request's credentials
  * allow every `access` (an empty list asks only that the client be authenticated, as for
  * `GET /v2/`). Otherwise it throws a RegistryError: `UNAUTHORIZED` (401, with the
- * `WWW-Authenticate` challenge in its headers) when credentials are missing or invalid,
- * `DENIED` (403) when they are valid but do not allow the access. Verification work that
+ * `WWW-Authenticate` challenge in its headers) when credentials are missing or invalid, or
+ * do not cover a resource at all (so the client may fetch wider ones), `DENIED` (403) when
+ * they cover the resource but not the action. Verification work that
  * costs CPU (bcrypt, signatures) must not block the main thread.
  */
 export interface AccessController {

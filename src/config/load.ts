@@ -10,8 +10,21 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { parseGoDuration } from './duration.js';
 import { applyEnvOverrides } from './env.js';
-import { configSchema, DRIVER_KEYS, IGNORED_SECTIONS, type ConfigFile } from './schema.js';
-import type { Config, HttpConfig, LoadResult, LogConfig, StorageConfig } from './types.js';
+import {
+  configSchema,
+  DRIVER_KEYS,
+  IGNORED_SECTIONS,
+  TOKEN_SIGNING_ALGORITHMS,
+  type ConfigFile,
+} from './schema.js';
+import type {
+  AuthConfig,
+  Config,
+  HttpConfig,
+  LoadResult,
+  LogConfig,
+  StorageConfig,
+} from './types.js';
 
 /**
  * Thrown by {@link loadConfig} when the configuration cannot be used. `problems` holds one
@@ -61,7 +74,8 @@ const DEFAULTS = {
  *
  * `path` is the YAML file (relative paths resolve against `cwd`); `undefined` uses
  * {@link embeddedDefaultConfig}. `REGISTRY_*` variables of `env` override keys as in the
- * reference registry. A relative `storage.filesystem.rootdirectory` resolves against `cwd`.
+ * reference registry. A relative `storage.filesystem.rootdirectory`, and the relative paths of
+ * the `auth` section (htpasswd `path`, token `rootcertbundle` and `jwks`), resolve against `cwd`.
  *
  * Resolves to the deep-frozen configuration with every default filled in, plus warnings to
  * log once (ignored sections, unknown variables, a generated secret). Rejects with a
@@ -168,9 +182,41 @@ function buildConfig(file: ConfigFile, cwd: string, warnings: string[]): Config 
     log: buildLog(file, warnings),
     storage: buildStorage(file.storage, cwd, warnings),
     http: buildHttp(file.http ?? {}, warnings),
-    // The schema refuses a non-empty auth section until access control is wired in.
-    auth: null,
+    auth: buildAuth(file.auth, cwd),
   };
+}
+
+/** The reference's default for `auth.token.autoredirectpath`. */
+const defaultAutoRedirectPath = '/auth/token';
+
+/** Validation guarantees at most one provider and, for token, a bundle or a JWKS file. */
+function buildAuth(auth: ConfigFile['auth'], cwd: string): AuthConfig | null {
+  if (auth?.silly !== undefined) {
+    return { kind: 'silly', realm: auth.silly.realm, service: auth.silly.service };
+  }
+  if (auth?.htpasswd !== undefined) {
+    return { kind: 'htpasswd', realm: auth.htpasswd.realm, path: resolve(cwd, auth.htpasswd.path) };
+  }
+  if (auth?.token !== undefined) {
+    const token = auth.token;
+    const optionalPath = (p: string | undefined) =>
+      p === undefined || p === '' ? null : resolve(cwd, p);
+    const algorithms = token.signingalgorithms ?? [];
+    return {
+      kind: 'token',
+      realm: token.realm,
+      service: token.service,
+      issuer: token.issuer,
+      rootcertbundle: optionalPath(token.rootcertbundle),
+      jwks: optionalPath(token.jwks),
+      autoredirect: token.autoredirect ?? false,
+      autoredirectpath: token.autoredirectpath ?? defaultAutoRedirectPath,
+      // An empty list means the default, as in the reference.
+      signingalgorithms: algorithms.length > 0 ? [...algorithms] : [...TOKEN_SIGNING_ALGORITHMS],
+    };
+  }
+  // No section, an empty one, or `none`: an open registry.
+  return null;
 }
 
 function buildLog(file: ConfigFile, warnings: string[]): LogConfig {

@@ -85,9 +85,9 @@ function ignored() {
 }
 
 /**
- * A section Berth does not implement and must not ignore (ignoring `auth` would serve an open
- * registry). The shape lists its known sub-keys only so that `REGISTRY_*` variables naming
- * them resolve (and then refuse) instead of being dismissed as unknown.
+ * A section Berth does not implement and must not ignore (ignoring `proxy` would serve a
+ * cache's clients from an empty registry). The shape lists its known sub-keys only so that
+ * `REGISTRY_*` variables naming them resolve (and then refuse) instead of being dismissed.
  */
 function refused(name: string, knownKeys: readonly string[]) {
   const shape = Object.fromEntries(knownKeys.map((k) => [k, z.unknown().optional()]));
@@ -262,6 +262,109 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/** Auth providers the `auth` section may name; `none` means an open registry. */
+export const AUTH_KINDS: readonly string[] = ['silly', 'htpasswd', 'token', 'none'];
+
+/**
+ * JWS algorithms a token may be signed with, and the default of
+ * `auth.token.signingalgorithms`. HMAC algorithms are left out on purpose: with them the
+ * verification key is a shared secret, and a public key (which anyone may read) could be
+ * used as one to forge tokens.
+ */
+export const TOKEN_SIGNING_ALGORITHMS: readonly string[] =
+  'RS256 RS384 RS512 ES256 ES384 ES512 PS256 PS384 PS512 EdDSA'.split(' ');
+
+function requiredText() {
+  return text()
+    .unwrap()
+    .refine((v) => v !== '', 'expected a non-empty string');
+}
+
+const signingAlgorithm = z.string({ error: 'expected an algorithm name' }).superRefine((v, ctx) => {
+  let message: string | undefined;
+  if (v.toLowerCase() === 'none') {
+    message = 'none is refused: tokens must be signed';
+  } else if (/^HS/i.test(v)) {
+    message = `${v} is refused: an HMAC algorithm would accept a public key as its secret`;
+  } else if (!TOKEN_SIGNING_ALGORITHMS.includes(v)) {
+    message = `unsupported algorithm ${v}; expected one of ${TOKEN_SIGNING_ALGORITHMS.join(', ')}`;
+  }
+  if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+});
+
+const tokenSchema = section({
+  realm: requiredText(),
+  service: requiredText(),
+  issuer: requiredText(),
+  rootcertbundle: text(),
+  jwks: text(),
+  autoredirect: bool(),
+  autoredirectpath: text()
+    .unwrap()
+    .refine((v) => v.startsWith('/'), 'expected a path starting with /')
+    .optional(),
+  // A single name (as a REGISTRY_AUTH_TOKEN_SIGNINGALGORITHMS value may give) is a list of one.
+  signingalgorithms: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? [v] : v),
+      z.array(signingAlgorithm, { error: 'expected a list of algorithm names' }),
+    )
+    .optional(),
+}).superRefine(
+  (value, ctx) => {
+    if (!isRecord(value) || isSet(value['rootcertbundle']) || isSet(value['jwks'])) return;
+    ctx.addIssue({ code: 'custom', message: 'expected at least one of rootcertbundle, jwks' });
+  },
+  // Runs even when another key is invalid, so that every problem is reported at once.
+  { when: () => true },
+);
+
+/**
+ * The provider keys are mutually exclusive. A provider given with nothing after it
+ * (`htpasswd:`) is kept as an empty section so that its missing parameters are reported:
+ * dropping it as an unset key would start an open registry. A bare string
+ * (`auth: none`, `REGISTRY_AUTH=none`) names a provider without parameters.
+ */
+function normaliseAuth(value: unknown): unknown {
+  if (typeof value === 'string') return { [value]: {} };
+  if (value === null) return {};
+  if (!isRecord(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (AUTH_KINDS.includes(key)) out[key] = v ?? {};
+    else if (v !== null) out[key] = v;
+  }
+  return out;
+}
+
+const authSchema = z
+  .preprocess(
+    normaliseAuth,
+    z
+      .object({
+        silly: section({ realm: requiredText(), service: requiredText() }),
+        htpasswd: section({ realm: requiredText(), path: requiredText() }),
+        token: tokenSchema,
+        // The reference reads no parameters for `none`.
+        none: ignored(),
+      })
+      .strict(),
+  )
+  .superRefine(
+    (value, ctx) => {
+      if (!isRecord(value)) return;
+      const kinds = Object.keys(value).filter((k) => AUTH_KINDS.includes(k));
+      if (kinds.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `more than one auth provider (${kinds.join(', ')}); expected at most one`,
+        });
+      }
+    },
+    { when: () => true },
+  )
+  .optional();
+
 /**
  * The whole document (parsed YAML after environment overrides). Only `version` and `storage`
  * are required; refused sections and unsupported drivers fail validation with a message
@@ -277,7 +380,7 @@ export const configSchema = section({
   loglevel: logLevel,
   storage: storageSchema,
   http: httpSchema,
-  auth: refused('auth', ['silly', 'token', 'htpasswd', 'none']),
+  auth: authSchema,
   proxy: refused('proxy', ['remoteurl', 'username', 'password', 'ttl', 'exec']),
   middleware: refused('middleware', ['registry', 'repository', 'storage']),
   validation: refused('validation', ['enabled', 'disabled', 'manifests']),

@@ -241,14 +241,6 @@ test('draintimeout is read as a Go duration', async () => {
   assert.equal(config.http.draintimeoutMs, 0);
 });
 
-test('an auth section is refused, whether from the file or the environment', async () => {
-  const fromFile = await problemsOf(`${MINIMAL}auth:\n  htpasswd:\n    realm: r\n    path: /p\n`);
-  assert.equal(fromFile.length, 1);
-  assert.match(fromFile[0] ?? '', /^auth: auth is not supported yet/);
-  const fromEnv = await problemsOf(MINIMAL, { REGISTRY_AUTH_HTPASSWD_PATH: '/p' });
-  assert.match(fromEnv[0] ?? '', /^auth: .*not supported yet.*REGISTRY_AUTH_HTPASSWD_PATH/);
-});
-
 test('proxy, middleware, validation and compatibility sections are refused', async () => {
   const problems = await problemsOf(
     `${MINIMAL}proxy:\n  remoteurl: https://registry-1.docker.io\n` +
