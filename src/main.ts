@@ -9,6 +9,7 @@ import type { StorageDriver } from './drivers/driver.js';
 import { createAccessController } from './auth/factory.js';
 import { parseGoDuration } from './config/duration.js';
 import { schedulePurge } from './core/purge.js';
+import { compilePolicy } from './core/manifest-policy.js';
 import { Registry } from './core/registry.js';
 import { createDriver } from './drivers/factory.js';
 import { HttpServer } from './http/server.js';
@@ -46,7 +47,8 @@ export async function startRegistry(
   const { driver: driverName, parameters } = config.storage;
   const driver = createDriver(driverName, parameters);
   const pool = await WorkerPool.create({ driver: driverName, parameters }, options.shards);
-  const registry = new Registry(driver, pool, config.http.secret);
+  const policy = compilePolicy(config.manifests);
+  const registry = new Registry(driver, pool, config.http.secret, policy);
   let auth;
   try {
     auth = await createAccessController(config.auth, log);

@@ -23,6 +23,7 @@ import type {
   HttpConfig,
   LoadResult,
   LogConfig,
+  ManifestPolicyConfig,
   StorageConfig,
 } from './types.js';
 
@@ -183,6 +184,7 @@ function buildConfig(file: ConfigFile, cwd: string, warnings: string[]): Config 
     storage: buildStorage(file.storage, cwd, warnings),
     http: buildHttp(file.http ?? {}, warnings),
     auth: buildAuth(file.auth, cwd),
+    manifests: buildManifestPolicy(file, warnings),
   };
 }
 
@@ -344,4 +346,40 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The manifest policy, as the reference derives it: validation is on unless `disabled` (or
+ * an explicit `enabled: false`); when on, layer URLs must match `allow` (none allowed when
+ * neither list is set) and not `deny`, and index children are checked per `indexes`; when
+ * off, neither is checked.
+ */
+function buildManifestPolicy(file: ConfigFile, warnings: string[]): ManifestPolicyConfig {
+  const validation = file.validation ?? {};
+  const enabled = validation.enabled ?? !(validation.disabled ?? false);
+  const schema1 = file.compatibility?.schema1;
+  if (schema1?.signingkeyfile !== undefined) {
+    warnings.push(
+      'compatibility.schema1.signingkeyfile: Berth stores schema 1 manifests as pushed and never re-signs them, ignored',
+    );
+  }
+  if (!enabled)
+    return {
+      schema1: schema1?.enabled ?? false,
+      urls: null,
+      indexes: { mode: 'none', platforms: [] },
+    };
+  const urls = validation.manifests?.urls ?? {};
+  const indexes = validation.manifests?.indexes ?? {};
+  const mode = indexes.platforms ?? 'all';
+  if (mode !== 'all') {
+    warnings.push(
+      `validation.manifests.indexes.platforms: ${mode} accepts indexes whose images are missing`,
+    );
+  }
+  return {
+    schema1: schema1?.enabled ?? false,
+    urls: { allow: [...(urls.allow ?? [])], deny: [...(urls.deny ?? [])] },
+    indexes: { mode, platforms: (indexes.platformlist ?? []).map((p) => ({ ...p })) },
+  };
 }

@@ -9,6 +9,18 @@
  */
 import { z } from 'zod';
 import { parseGoDuration } from './duration.js';
+import {
+  isRecord,
+  dropNulls,
+  section,
+  text,
+  bool,
+  durationText,
+  integer,
+  ignored,
+  refused,
+  unsupportedDriver,
+} from './schema-kit.js';
 
 /** Storage drivers Berth implements. */
 export const SUPPORTED_DRIVERS = ['filesystem', 'inmemory'] as const;
@@ -18,94 +30,6 @@ export const UNSUPPORTED_DRIVERS = ['s3', 'azure', 'gcs', 'oss', 'swift'] as con
 
 /** Every key of the `storage` section that names a driver rather than an option. */
 export const DRIVER_KEYS: readonly string[] = [...SUPPORTED_DRIVERS, ...UNSUPPORTED_DRIVERS];
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * A YAML key with nothing after it parses to null; the reference (Go, yaml.v2) reads that as
- * the zero value, i.e. "not set", so nulls are dropped before validation.
- */
-function dropNulls(value: unknown): unknown {
-  if (value === null) return {};
-  if (!isRecord(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
-}
-
-function section<S extends z.ZodRawShape>(shape: S) {
-  return z.preprocess(dropNulls, z.object(shape).strict()).optional();
-}
-
-/**
- * A string option. yaml.v2 stores any scalar into a string field, so `secret: 12345` or a
- * log field `version: 2` is valid in the reference and must be here too.
- */
-function text() {
-  return z
-    .preprocess(
-      (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
-      z.string({ error: 'expected a string' }),
-    )
-    .optional();
-}
-
-function bool() {
-  return z.boolean({ error: 'expected true or false' }).optional();
-}
-
-/** A Go duration string; `positive` rejects zero and negative values. */
-function durationText(positive: boolean) {
-  return z
-    .string({ error: 'expected a duration such as 24h or 1m30s' })
-    .refine(
-      (v) => {
-        const ms = parseGoDuration(v);
-        return ms !== undefined && (positive ? ms > 0 : ms >= 0);
-      },
-      `expected a ${positive ? 'positive ' : ''}duration such as 24h or 1m30s`,
-    )
-    .optional();
-}
-
-/** Numeric strings count as integers: the reference filesystem driver parses them too. */
-function integer(min: number) {
-  const message = `expected integer >= ${min}`;
-  return z
-    .preprocess(
-      (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
-      z.number({ error: message }).int({ error: message }).min(min, { error: message }),
-    )
-    .optional();
-}
-
-/** A section Berth does not implement but whose absence of effect is harmless. */
-function ignored() {
-  return z.unknown().optional();
-}
-
-/**
- * A section Berth does not implement and must not ignore (ignoring `proxy` would serve a
- * cache's clients from an empty registry). The shape lists its known sub-keys only so that
- * `REGISTRY_*` variables naming them resolve (and then refuse) instead of being dismissed.
- */
-function refused(name: string, knownKeys: readonly string[]) {
-  const shape = Object.fromEntries(knownKeys.map((k) => [k, z.unknown().optional()]));
-  return z
-    .preprocess(dropNulls, z.object(shape).loose())
-    .refine(
-      (v) => Object.keys(v).length === 0,
-      `${name} is not supported yet by Berth, which will not start rather than ignore it`,
-    )
-    .optional();
-}
-
-function unsupportedDriver(name: string) {
-  return z
-    .unknown()
-    .refine(() => false, `storage driver ${name} is not supported yet by Berth (use filesystem)`)
-    .optional();
-}
 
 const logLevel = z
   .preprocess(
@@ -365,6 +289,46 @@ const authSchema = z
   )
   .optional();
 
+/** A Go regular expression list; each must compile as a JavaScript one too. */
+const patterns = z
+  .array(z.string({ error: 'expected a list of regular expressions' }))
+  .superRefine((list, ctx) => {
+    list.forEach((source, i) => {
+      try {
+        new RegExp(source);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `bad regular expression: ${String(err)}`,
+        });
+      }
+    });
+  })
+  .optional();
+
+/** `validation` (configuration-v3.md): what pushed manifests may contain. */
+const validationSchema = section({
+  enabled: bool(),
+  disabled: bool(),
+  manifests: section({
+    urls: section({ allow: patterns, deny: patterns }),
+    indexes: section({
+      platforms: z
+        .enum(['all', 'none', 'list'], { error: 'expected all, none or list' })
+        .optional(),
+      platformlist: z
+        .array(z.object({ os: z.string(), architecture: z.string() }).strict())
+        .optional(),
+    }),
+  }),
+});
+
+/** `compatibility.schema1`: Docker schema 1 manifests. */
+const compatibilitySchema = section({
+  schema1: section({ enabled: bool(), signingkeyfile: text() }),
+});
+
 /**
  * The whole document (parsed YAML after environment overrides). Only `version` and `storage`
  * are required; refused sections and unsupported drivers fail validation with a message
@@ -383,8 +347,8 @@ export const configSchema = section({
   auth: authSchema,
   proxy: refused('proxy', ['remoteurl', 'username', 'password', 'ttl', 'exec']),
   middleware: refused('middleware', ['registry', 'repository', 'storage']),
-  validation: refused('validation', ['enabled', 'disabled', 'manifests']),
-  compatibility: refused('compatibility', ['schema1']),
+  validation: validationSchema,
+  compatibility: compatibilitySchema,
   reporting: ignored(),
   health: ignored(),
   notifications: ignored(),

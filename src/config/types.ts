@@ -90,6 +90,19 @@ export interface TokenAuthConfig {
 /** The `auth` section: one controller, or none for an open registry. */
 export type AuthConfig = SillyAuthConfig | HtpasswdAuthConfig | TokenAuthConfig;
 
+/**
+ * How pushed manifests are judged (`validation`, `compatibility`), resolved to what the
+ * registry applies: the reference's defaults and its rule that `disabled` turns it all off.
+ */
+export interface ManifestPolicyConfig {
+  /** `compatibility.schema1.enabled`. */
+  schema1: boolean;
+  /** Layer URL rules; null when validation is disabled (any URL passes). */
+  urls: { allow: string[]; deny: string[] } | null;
+  /** Which children of an index must exist: all, none, or those of listed platforms. */
+  indexes: { mode: 'all' | 'none' | 'list'; platforms: { os: string; architecture: string }[] };
+}
+
 export interface Config {
   version: '0.1';
   log: LogConfig;
@@ -97,6 +110,7 @@ export interface Config {
   http: HttpConfig;
   /** Null when the configuration has no (or an empty) `auth` section. */
   auth: AuthConfig | null;
+  manifests: ManifestPolicyConfig;
 }
 
 /** What the loader reports besides the configuration: warnings to log once at start. */

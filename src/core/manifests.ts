@@ -13,6 +13,12 @@ import type { ManifestResult } from '../workers/messages.js';
 import { failureToError, type WorkerPool } from '../workers/pool.js';
 import type { BlobStore } from './blobs.js';
 import { deleteIfPresent, orNull, readLink, writeLink } from './links.js';
+import {
+  checkLayerUrls,
+  childrenToCheck,
+  defaultManifestPolicy,
+  type ManifestPolicy,
+} from './manifest-policy.js';
 import { addReferrer, removeReferrer } from './referrers.js';
 import {
   blobDataPath,
@@ -83,12 +89,6 @@ function declaredType(bytes: Buffer): string {
   return mediaTypes.ociManifest;
 }
 
-/** How manifests are judged beyond their format (configuration: compatibility, validation). */
-export interface ManifestPolicy {
-  /** `compatibility.schema1.enabled`. */
-  schema1: boolean;
-}
-
 /**
  * A schema 1 manifest names its repository and tag: they must be the URL's
  * (api.md: NAME_INVALID, TAG_INVALID "manifest tag did not match URI").
@@ -111,7 +111,7 @@ export class ManifestStore {
     readonly driver: StorageDriver,
     readonly pool: WorkerPool,
     readonly blobs: BlobStore,
-    readonly policy: ManifestPolicy = { schema1: false },
+    readonly policy: ManifestPolicy = defaultManifestPolicy,
   ) {}
 
   /**
@@ -186,6 +186,7 @@ export class ManifestStore {
   }
 
   async #checkReferences(name: string, info: ManifestInfo): Promise<void> {
+    checkLayerUrls(info, this.policy);
     const blobs = await Promise.all(
       info.blobs.map(async (text) =>
         (await this.blobs.find(name, parseDigest(text))) === null ? text : null,
@@ -195,7 +196,7 @@ export class ManifestStore {
     if (missingBlob != null) {
       throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { digest: missingBlob });
     }
-    for (const text of info.manifests) {
+    for (const { digest: text } of childrenToCheck(info, this.policy)) {
       const d = parseDigest(text);
       const linked = await readLink(this.driver, revisionLinkPath(name, d));
       if (linked === null) {

@@ -7,7 +7,8 @@ import type { WorkerPool } from '../workers/pool.js';
 import { BlobStore } from './blobs.js';
 import { listRepositories } from './catalog.js';
 import type { Digest } from '../oci/digest.js';
-import { ManifestStore, type ManifestPolicy } from './manifests.js';
+import { defaultManifestPolicy, type ManifestPolicy } from './manifest-policy.js';
+import { ManifestStore } from './manifests.js';
 import { listReferrers, type ReferrerDescriptor } from './referrers.js';
 import { UploadStateSigner } from './upload-state.js';
 import { UploadStore } from './uploads.js';
@@ -22,7 +23,7 @@ export class Registry {
     readonly driver: StorageDriver,
     readonly pool: WorkerPool,
     secret: string,
-    policy: ManifestPolicy = { schema1: false },
+    policy: ManifestPolicy = defaultManifestPolicy,
   ) {
     this.blobs = new BlobStore(driver);
     this.uploads = new UploadStore(driver, pool, this.blobs);

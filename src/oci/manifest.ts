@@ -14,8 +14,10 @@ export interface ManifestInfo {
   mediaType: string;
   /** Blobs that must exist in the repository: config and distributable layers. */
   blobs: string[];
-  /** Manifests that must exist in the repository: the children of an index. */
-  manifests: string[];
+  /** The children of an index, with their platforms: manifests that may have to exist. */
+  manifests: ManifestChild[];
+  /** Layers that name `urls`, for the URL policy (`validation.manifests.urls`). */
+  urls: { digest: string; urls: string[] }[];
   /** The digest of `subject`, when there is one. */
   subject?: string;
   /**
@@ -27,7 +29,34 @@ export interface ManifestInfo {
   annotations?: Record<string, string>;
 }
 
+/** One entry of an index. */
+export interface ManifestChild {
+  digest: string;
+  platform?: { os: string; architecture: string };
+}
+
 type Json = Record<string, unknown>;
+
+/** Docker's foreign layers: fetched from their `urls`, never from the registry. */
+const dockerForeignLayer = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
+
+/** The `urls` of a descriptor: absent, or a list of strings. */
+function urlsOf(value: Json, where: string): string[] {
+  const urls = value['urls'];
+  if (urls === undefined) return [];
+  if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string')) {
+    throw invalid(`${where}: urls must be a list of strings`);
+  }
+  return urls as string[];
+}
+
+/** An index entry's `platform` os and architecture, when well formed. */
+function platformOf(value: unknown): ManifestChild['platform'] {
+  if (!isObject(value) || !isObject(value['platform'])) return undefined;
+  const { os, architecture } = value['platform'];
+  if (typeof os !== 'string' || typeof architecture !== 'string') return undefined;
+  return { os, architecture };
+}
 
 function invalid(detail: string): RegistryError {
   return new RegistryError('MANIFEST_INVALID', detail);
@@ -111,7 +140,7 @@ export function checkManifest(
     const hasSignatures = checked.payload.byteLength !== bytes.byteLength || signed;
     const mediaType = hasSignatures ? mediaTypes.dockerSchema1Signed : mediaTypes.dockerSchema1;
     return {
-      info: { mediaType, blobs: checked.blobs, manifests: [] },
+      info: { mediaType, blobs: checked.blobs, manifests: [], urls: [] },
       digestInput: checked.payload,
       schema1: { name: checked.name, tag: checked.tag },
     };
@@ -147,21 +176,31 @@ export function inspectManifest(bytes: Uint8Array, contentType: string | undefin
   }
   if (body['schemaVersion'] !== 2) throw invalid('schemaVersion must be 2');
 
-  const info: ManifestInfo = { mediaType, blobs: [], manifests: [] };
+  const info: ManifestInfo = { mediaType, blobs: [], manifests: [], urls: [] };
   if (imageTypes.has(mediaType)) {
     info.blobs.push(checkDescriptor(body['config'], 'config').digest);
     const layers = body['layers'];
     if (!Array.isArray(layers)) throw invalid('layers must be an array');
     layers.forEach((layer: unknown, i) => {
-      const { digest, mediaType: layerType } = checkDescriptor(layer, `layers[${i}]`);
-      // Non-distributable layers may be fetched from their `urls` instead (layer.md).
-      if (!nonDistributableLayerTypes.has(layerType)) info.blobs.push(digest);
+      const where = `layers[${i}]`;
+      const { digest, mediaType: layerType } = checkDescriptor(layer, where);
+      const urls = urlsOf(layer as Json, where);
+      if (urls.length > 0) info.urls.push({ digest, urls });
+      // Docker foreign layers live only at their URLs (manifest-v2-2.md), so they need one.
+      if (layerType === dockerForeignLayer && urls.length === 0) {
+        throw invalid(`${where}: foreign layer without urls`);
+      }
+      // A non-distributable layer with URLs is fetched from them, not from the registry
+      // (layer.md); without URLs it must be here like any other.
+      if (!(nonDistributableLayerTypes.has(layerType) && urls.length > 0)) info.blobs.push(digest);
     });
   } else {
     const manifests = body['manifests'];
     if (!Array.isArray(manifests)) throw invalid('manifests must be an array');
     manifests.forEach((child: unknown, i) => {
-      info.manifests.push(checkDescriptor(child, `manifests[${i}]`).digest);
+      const { digest } = checkDescriptor(child, `manifests[${i}]`);
+      const platform = platformOf(child);
+      info.manifests.push(platform === undefined ? { digest } : { digest, platform });
     });
   }
   if (body['subject'] !== undefined) {

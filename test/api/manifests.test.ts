@@ -238,7 +238,9 @@ const rows: Row<Fixture>[] = [
     expect: { status: 201 },
   },
   {
-    name: 'PUT of a manifest with a non-distributable layer whose blob is absent answers 201',
+    // The reference's default policy: with no `validation.manifests.urls.allow`, no layer
+    // may name URLs (test/api/validation.test.ts covers configured policies).
+    name: 'PUT of a manifest whose layer names URLs is refused by the default policy',
     request: put(
       'foreign',
       JSON.stringify(
@@ -250,7 +252,7 @@ const rows: Row<Fixture>[] = [
         ]),
       ),
     ),
-    expect: { status: 201 },
+    expect: { status: 400, code: 'MANIFEST_INVALID', allCodes: ['MANIFEST_BLOB_UNKNOWN'] },
   },
   {
     name: 'PUT by digest with ?tag=a&tag=b answers 201 with OCI-Tag and lists both tags',

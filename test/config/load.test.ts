@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,12 @@ const FIXTURE = fileURLToPath(
 );
 const CWD = '/srv/berth';
 
+const made: string[] = [];
+after(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 async function writeConfig(text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-config-'));
+  made.push(dir);
   const file = join(dir, 'config.yml');
   await writeFile(file, text);
   return file;
@@ -241,16 +245,14 @@ test('draintimeout is read as a Go duration', async () => {
   assert.equal(config.http.draintimeoutMs, 0);
 });
 
-test('proxy, middleware, validation and compatibility sections are refused', async () => {
+test('proxy and middleware sections are refused', async () => {
   const problems = await problemsOf(
     `${MINIMAL}proxy:\n  remoteurl: https://registry-1.docker.io\n` +
-      'middleware:\n  storage:\n    - name: cloudfront\n' +
-      'validation:\n  disabled: true\n' +
-      'compatibility:\n  schema1:\n    enabled: true\n',
+      'middleware:\n  storage:\n    - name: cloudfront\n',
   );
   assert.deepEqual(
     problems.map((p) => p.slice(0, p.indexOf(':'))),
-    ['proxy', 'middleware', 'validation', 'compatibility'],
+    ['proxy', 'middleware'],
   );
   assert.ok(problems.every((p) => p.includes('not supported yet')));
 });

@@ -46,7 +46,7 @@ describe('inspectManifest', () => {
       }),
       undefined,
     );
-    assert.deepEqual(info.manifests, [d('c')]);
+    assert.deepEqual(info.manifests, [{ digest: d('c') }]);
     assert.equal(info.subject, d('e'));
   });
 
