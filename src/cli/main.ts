@@ -1,16 +1,23 @@
 /**
- * The `berth` command: `serve [config.yml]`, `version`, `--help`. Argument parsing only;
- * everything else lives in main.ts.
+ * The `berth` command: `serve [config.yml]`, `token-server <config.yml>`, `version`,
+ * `--help`. Argument parsing only; everything else lives in main.ts and tokenserver/.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startRegistry } from '../main.js';
+import { loadTokenServerConfig } from '../tokenserver/config.js';
+import { KeyError } from '../tokenserver/keys.js';
+import { startTokenServer, type RunningTokenServer } from '../tokenserver/server.js';
+import { TokenServerConfigError } from '../tokenserver/yaml-file.js';
 
 const usage = `Usage: berth <command> [options]
 
 Commands:
   serve [config.yml]   run the registry (no file: 127.0.0.1:5000, storage under ./data)
+  token-server <config.yml>
+                       run the token server that issues Bearer tokens for auth.token
+                       (spec/auth/token.md): users from htpasswd, access from an ACL file
   version              print the version
   help                 print this help
 
@@ -51,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`berth ${version()}\n`);
     return 0;
   }
+  if (command === 'token-server') {
+    if (rest.length === 1 && rest[0] !== undefined) return tokenServer(rest[0]);
+    process.stderr.write(`berth: token-server takes one configuration file\n\n${usage}`);
+    return 2;
+  }
   if (command !== 'serve' || rest.length > 1) {
     process.stderr.write(
       command === undefined ? usage : `berth: unknown command ${command}\n\n${usage}`,
@@ -77,6 +89,32 @@ async function serve(configPath: string | undefined): Promise<number> {
         () => resolve(0),
         (err: unknown) => {
           registry.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
+
+async function tokenServer(configPath: string): Promise<number> {
+  let server: RunningTokenServer;
+  try {
+    server = await startTokenServer(await loadTokenServerConfig(configPath));
+  } catch (err) {
+    // Bad files are usage errors (2); anything else, such as an address in use, is 1.
+    const usageError = err instanceof TokenServerConfigError || err instanceof KeyError;
+    process.stderr.write(`berth: token server: ${(err as Error).message}\n`);
+    return usageError ? 2 : 1;
+  }
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      server.log.info({ signal }, 'shutting down');
+      server.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          server.log.error({ err }, 'shutdown failed');
           resolve(1);
         },
       );

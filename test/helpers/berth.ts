@@ -20,6 +20,8 @@ export interface BerthOptions {
   extraConfig?: string;
   /** Extra environment variables for the server process. */
   env?: Record<string, string>;
+  /** The `GET /v2/` status that means ready; default 200, 401 when `auth` is configured. */
+  readyStatus?: number;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function startBerth(opts: BerthOptions = {}): Promise<RunningServer
     command: process.execPath,
     args: [entry, 'serve', configFile],
     ...(opts.env === undefined ? {} : { env: opts.env }),
+    ...(opts.readyStatus === undefined ? {} : { readyStatus: opts.readyStatus }),
     port,
     root,
     cleanup,

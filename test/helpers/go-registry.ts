@@ -12,6 +12,10 @@ export interface GoRegistryOptions {
   root?: string;
   /** `storage.delete.enabled`; default true. */
   deleteEnabled?: boolean;
+  /** YAML lines appended verbatim to the generated config file (e.g. an `auth` section). */
+  extraConfig?: string;
+  /** The `GET /v2/` status that means ready; default 200, 401 when `auth` is configured. */
+  readyStatus?: number;
 }
 
 /**
@@ -45,6 +49,7 @@ export async function startGoRegistry(opts: GoRegistryOptions = {}): Promise<Run
     'http:',
     `  addr: 127.0.0.1:${port}`,
     '  secret: berth-e2e-fixed-test-secret',
+    ...(opts.extraConfig === undefined ? [] : [opts.extraConfig]),
     '',
   ].join('\n');
   const configFile = join(configDir, 'config.yml');
@@ -53,6 +58,7 @@ export async function startGoRegistry(opts: GoRegistryOptions = {}): Promise<Run
     name: 'Go registry',
     command: binary,
     args: ['serve', configFile],
+    ...(opts.readyStatus === undefined ? {} : { readyStatus: opts.readyStatus }),
     port,
     root,
     cleanup,

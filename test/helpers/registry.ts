@@ -49,6 +49,8 @@ export interface LaunchSpec {
   cleanup: string[];
   /** How long to wait for `GET /v2/` to answer 200; default 10 000 ms. */
   readyTimeoutMs?: number;
+  /** The `GET /v2/` status that means ready; 401 for a server that requires auth. */
+  readyStatus?: number;
 }
 
 /** Keeps the last `limit` bytes written to it. */
@@ -174,7 +176,7 @@ export async function launchRegistry(spec: LaunchSpec): Promise<RunningServer> {
     try {
       const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1_000) });
       await res.arrayBuffer();
-      if (res.status === 200) break;
+      if (res.status === (spec.readyStatus ?? 200)) break;
       lastProblem = `GET /v2/ answered ${res.status}`;
     } catch (err) {
       lastProblem = `GET /v2/ failed: ${err instanceof Error ? err.message : String(err)}`;
