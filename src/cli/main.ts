@@ -81,7 +81,16 @@ async function serve(configPath: string | undefined): Promise<number> {
     process.stderr.write(`berth: ${err.message}\n`);
     return 2;
   }
-  const registry = await startRegistry(loaded.config, { warnings: loaded.warnings });
+  let registry;
+  try {
+    registry = await startRegistry(loaded.config, { warnings: loaded.warnings });
+  } catch (err) {
+    // A port in use, an unreadable htpasswd or key file, a driver refusing its parameters.
+    process.stderr.write(
+      `berth: cannot start: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  }
   return new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       registry.log.info({ signal }, 'shutting down');

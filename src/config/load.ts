@@ -272,6 +272,7 @@ function buildStorage(
       maxthreads,
     };
   }
+  if (driver === 's3') parameters = { ...storage.s3 };
   if (storage.cache !== undefined) warnings.push('storage.cache: not implemented, ignored');
   if (storage.tag !== undefined) warnings.push('storage.tag: not implemented, ignored');
   const purging = storage.maintenance?.uploadpurging ?? {};

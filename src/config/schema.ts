@@ -8,6 +8,7 @@
  * setting at a default the operator did not choose.
  */
 import { z } from 'zod';
+import { parseS3Params } from '../drivers/s3/params.js';
 import { parseGoDuration } from './duration.js';
 import {
   isRecord,
@@ -23,10 +24,10 @@ import {
 } from './schema-kit.js';
 
 /** Storage drivers Berth implements. */
-export const SUPPORTED_DRIVERS = ['filesystem', 'inmemory'] as const;
+export const SUPPORTED_DRIVERS = ['filesystem', 'inmemory', 's3'] as const;
 
 /** Storage drivers the reference registry has and Berth does not implement yet. */
-export const UNSUPPORTED_DRIVERS = ['s3', 'azure', 'gcs', 'oss', 'swift'] as const;
+export const UNSUPPORTED_DRIVERS = ['azure', 'gcs', 'oss', 'swift'] as const;
 
 /** Every key of the `storage` section that names a driver rather than an option. */
 export const DRIVER_KEYS: readonly string[] = [...SUPPORTED_DRIVERS, ...UNSUPPORTED_DRIVERS];
@@ -61,6 +62,51 @@ const filesystemSchema = section({
 
 const inmemorySchema = section({});
 
+/** The s3 parameters (storage-drivers/s3.md); listed so REGISTRY_STORAGE_S3_* resolve. */
+const s3Keys = [
+  'region',
+  'regionendpoint',
+  'forcepathstyle',
+  'bucket',
+  'rootdirectory',
+  'accesskey',
+  'secretkey',
+  'encrypt',
+  'keyid',
+  'secure',
+  'skipverify',
+  'v4auth',
+  'chunksize',
+  'multipartcopychunksize',
+  'multipartcopymaxconcurrency',
+  'multipartcopythresholdsize',
+  'storageclass',
+  'objectacl',
+  'useragent',
+  'loglevel',
+  'sessiontoken',
+] as const;
+
+/** The s3 section: checked by the driver's own parameter parser, whose messages name keys. */
+const s3Schema = z
+  .preprocess(
+    dropNulls,
+    z
+      .object(Object.fromEntries(s3Keys.map((k) => [k, z.unknown().optional()])))
+      .strict()
+      .superRefine((params, ctx) => {
+        try {
+          parseS3Params(params);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }),
+  )
+  .optional();
+
 /**
  * The driver keys are mutually exclusive; storage given as a bare string (`storage: inmemory`,
  * which the reference also accepts) names a driver without parameters.
@@ -84,7 +130,7 @@ const storageSchema = z
       .object({
         filesystem: filesystemSchema,
         inmemory: inmemorySchema,
-        s3: unsupportedDriver('s3'),
+        s3: s3Schema,
         azure: unsupportedDriver('azure'),
         gcs: unsupportedDriver('gcs'),
         oss: unsupportedDriver('oss'),
@@ -120,7 +166,7 @@ const storageSchema = z
       if (drivers.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          message: 'no storage driver configured; expected exactly one of filesystem, inmemory',
+          message: 'no storage driver configured; expected exactly one of filesystem, inmemory, s3',
         });
       } else if (drivers.length > 1) {
         ctx.addIssue({

@@ -92,6 +92,12 @@ export class UploadSink {
     this.#view = null;
     await this.#pending;
     if (this.#error !== null) throw this.#error;
+    if (this.#driver.buffersWrites && this.#localWriter === null) {
+      // Every byte this request acknowledges must be in storage, readable by any replica.
+      const task = { kind: 'release' as const, uploadId: this.#target.uploadId };
+      const result = await this.#pool.run<DoneResult>(this.#shard, task);
+      if (!result.ok) throw failureToError(result);
+    }
     return this.#offset;
   }
 

@@ -44,6 +44,12 @@ export interface StorageDriver {
    * thread.
    */
   readonly sharedAcrossThreads: boolean;
+  /**
+   * Whether a FileWriter keeps written bytes in memory until `close` or `commit` (object
+   * stores buffer whole parts). The registry then closes an upload's writer at the end of
+   * every request, so that every byte it acknowledged is in storage for any replica.
+   */
+  readonly buffersWrites: boolean;
 
   /** The whole content of a file. Throws `PathNotFoundError`. */
   getContent(path: string): Promise<Buffer>;

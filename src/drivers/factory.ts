@@ -6,13 +6,15 @@ import type { StorageDriver } from './driver.js';
 import type { FilesystemDriverParams } from './filesystem/index.js';
 import { FilesystemDriver, MIN_MAX_THREADS } from './filesystem/index.js';
 import { InMemoryDriver } from './inmemory/index.js';
+import { parseS3Params, S3Driver } from './s3/index.js';
 
 /**
- * The driver `name` (`filesystem` or `inmemory`) built from `params`. Throws an Error naming
- * the driver when it is unknown, and one naming the parameter when a parameter is invalid:
- * filesystem needs `rootdirectory` (a non-empty string) and takes `maxthreads` (an integer
- * of at least 25, or a string of one, as the reference also accepts). Parameters a driver
- * does not know are ignored, as the reference does; inmemory takes none.
+ * The driver `name` (`filesystem`, `inmemory` or `s3`) built from `params`. Throws an Error
+ * naming the driver when it is unknown, and one naming the parameter when a parameter is
+ * invalid: filesystem needs `rootdirectory` (a non-empty string) and takes `maxthreads` (an
+ * integer of at least 25, or a string of one, as the reference also accepts); s3 takes the
+ * reference's s3 parameters, validated by `parseS3Params` (`region` and `bucket` required).
+ * Parameters a driver does not know are ignored, as the reference does; inmemory takes none.
  */
 export function createDriver(name: string, params: Record<string, unknown>): StorageDriver {
   switch (name) {
@@ -20,6 +22,8 @@ export function createDriver(name: string, params: Record<string, unknown>): Sto
       return new FilesystemDriver(filesystemParams(params));
     case 'inmemory':
       return new InMemoryDriver();
+    case 's3':
+      return new S3Driver(parseS3Params(params));
     default:
       throw new Error(`unknown storage driver: ${JSON.stringify(name)}`);
   }

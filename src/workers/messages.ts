@@ -31,6 +31,15 @@ export interface FinishTask {
   storedSize: number;
 }
 
+/**
+ * Closes an upload's writer at the end of a request, keeping its hash: for drivers that
+ * buffer writes, so the acknowledged bytes reach storage.
+ */
+export interface ReleaseTask {
+  kind: 'release';
+  uploadId: string;
+}
+
 /** Forgets an upload's live state (after a cancel or a failed commit). */
 export interface ForgetTask {
   kind: 'forget';
@@ -61,7 +70,13 @@ export interface ManifestTask {
   schema1: boolean;
 }
 
-export type Task = AppendTask | FinishTask | ForgetTask | SeedTask | ManifestTask;
+export type Task =
+  | AppendTask
+  | FinishTask
+  | ForgetTask
+  | ReleaseTask
+  | SeedTask
+  | ManifestTask;
 
 /** A failure the main thread turns into a registry error. */
 export interface TaskFailure {

@@ -108,6 +108,40 @@ async function restore(
   return state;
 }
 
+/**
+ * The upload's state with an open writer, reopening one released at the end of an earlier
+ * request. If storage no longer ends where this worker's hash does (another replica moved
+ * the upload on), the hash is rebuilt from the stored bytes.
+ */
+async function withWriter(
+  id: string,
+  dataPath: string,
+  algorithm: DigestAlgorithm,
+): Promise<UploadState> {
+  const state = uploads.get(id);
+  if (state === undefined) return restore(id, dataPath, algorithm);
+  if (state.writer !== null || !driver.sharedAcrossThreads) return state;
+  const writer = await driver.writer(dataPath, true);
+  if (writer.size !== state.offset) {
+    const kept = state.hasher.algorithm;
+    state.hasher = writer.size > 0 ? await rehash(dataPath, kept) : createHasher(kept);
+    state.offset = writer.size;
+  }
+  state.writer = writer;
+  return state;
+}
+
+/** Closes the writer (keeping the hash) so buffered bytes reach storage; see ReleaseTask. */
+async function release(id: string): Promise<DoneResult> {
+  const state = uploads.get(id);
+  if (state?.writer != null) {
+    const writer = state.writer;
+    state.writer = null;
+    await writer.close();
+  }
+  return { ok: true };
+}
+
 /** Runs `step` after every earlier task of the same upload. */
 function serialise<T>(id: string, step: () => Promise<T>): Promise<T> {
   const run = (chains.get(id) ?? Promise.resolve()).then(step, step);
@@ -130,6 +164,8 @@ async function append(task: AppendTask): Promise<TaskResult<AppendResult>> {
     } else {
       state = await restore(task.uploadId, task.dataPath, task.algorithm);
     }
+  } else {
+    state = await withWriter(task.uploadId, task.dataPath, task.algorithm);
   }
   if (task.expectedOffset >= 0 && task.expectedOffset !== state.offset) {
     return {
@@ -159,11 +195,12 @@ function withTransfer<T extends object>(result: T, buffer: ArrayBuffer): T {
 
 async function finish(task: FinishTask): Promise<TaskResult<FinishResult>> {
   let state = uploads.get(task.uploadId);
-  if (state === undefined && !driver.sharedAcrossThreads) {
+  if (driver.sharedAcrossThreads) {
+    state = await withWriter(task.uploadId, task.dataPath, task.algorithm);
+  } else if (state === undefined) {
     if (task.storedSize > 0) return needsSeed();
     state = freshState(task.algorithm, null);
   }
-  state ??= await restore(task.uploadId, task.dataPath, task.algorithm);
   uploads.delete(task.uploadId);
 
   if (state.writer !== null) await state.writer.commit();
@@ -209,6 +246,8 @@ export default async function runTask(
         return await serialise(task.uploadId, () => finish(task));
       case 'seed':
         return await serialise(task.uploadId, async () => seed(task));
+      case 'release':
+        return await serialise(task.uploadId, () => release(task.uploadId));
       case 'forget': {
         const state = uploads.get(task.uploadId);
         uploads.delete(task.uploadId);

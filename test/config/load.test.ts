@@ -259,11 +259,11 @@ test('proxy and middleware sections are refused', async () => {
 
 test('storage drivers Berth lacks and TLS are refused as not supported yet', async () => {
   const problems = await problemsOf(
-    'version: 0.1\nstorage:\n  s3:\n    bucket: b\nhttp:\n  tls:\n    certificate: /c\n',
+    'version: 0.1\nstorage:\n  gcs:\n    bucket: b\nhttp:\n  tls:\n    certificate: /c\n',
   );
   assert.deepEqual(
     problems.map((p) => p.slice(0, p.indexOf(':'))),
-    ['storage.s3', 'http.tls'],
+    ['storage.gcs', 'http.tls'],
   );
   assert.ok(problems.every((p) => p.includes('not supported yet')));
 });
@@ -325,5 +325,24 @@ test('malformed YAML is a ConfigError naming the file', async () => {
     assert.ok(err instanceof ConfigError);
     assert.ok(err.problems.every((p) => p.startsWith(`${file}:`)));
     return true;
+  });
+});
+
+test('the s3 section is checked by the driver, naming the parameter', async () => {
+  const problems = await problemsOf('version: 0.1\nstorage:\n  s3:\n    bucket: b\n');
+  assert.equal(problems.length, 1);
+  assert.match(problems[0] ?? '', /^storage\.s3: .*region/);
+});
+
+test('an s3 section is passed to the driver, with REGISTRY_STORAGE_S3_* overrides', async () => {
+  const file = await writeConfig(
+    'version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n    bucket: b\n',
+  );
+  const { config } = await loadConfig(file, { REGISTRY_STORAGE_S3_ROOTDIRECTORY: '/reg' }, CWD);
+  assert.equal(config.storage.driver, 's3');
+  assert.deepEqual(config.storage.parameters, {
+    region: 'us-east-1',
+    bucket: 'b',
+    rootdirectory: '/reg',
   });
 });

@@ -50,6 +50,7 @@ export interface FilesystemDriverParams {
 export class FilesystemDriver implements StorageDriver {
   readonly name = NAME;
   readonly sharedAcrossThreads = true;
+  readonly buffersWrites = false;
   /** The absolute root directory. */
   readonly rootDirectory: string;
   /** `rootDirectory` without a trailing slash (empty for `/`), for joining driver paths. */

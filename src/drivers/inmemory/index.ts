@@ -45,6 +45,7 @@ type MemNode = MemFile | MemDir;
 export class InMemoryDriver implements StorageDriver {
   readonly name = NAME;
   readonly sharedAcrossThreads = false;
+  readonly buffersWrites = false;
   private readonly root: MemDir = newDir();
 
   async getContent(path: string): Promise<Buffer> {
