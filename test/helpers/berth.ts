@@ -29,7 +29,7 @@ export interface BerthOptions {
  * storage root and waits until `GET /v2/` answers 200.
  *
  * @returns The running server; call `stop()` when done. `logs()` gives its recent output.
- * @throws Error with the server's output if it exits or does not come up within 10 s.
+ * @throws Error with the server's output if it exits or does not come up within 30 s.
  */
 export async function startBerth(opts: BerthOptions = {}): Promise<RunningServer> {
   const entry = join(repoRoot, 'bin', 'berth.js');

@@ -47,7 +47,7 @@ export interface LaunchSpec {
   root: string;
   /** Directories removed after the process has exited. */
   cleanup: string[];
-  /** How long to wait for `GET /v2/` to answer 200; default 10 000 ms. */
+  /** How long to wait for `GET /v2/` to answer 200; default 30 000 ms (a loaded 2-core CI machine can be slow to start Node and its workers). */
   readyTimeoutMs?: number;
   /** The `GET /v2/` status that means ready; 401 for a server that requires auth. */
   readyStatus?: number;
@@ -159,7 +159,7 @@ export async function launchRegistry(spec: LaunchSpec): Promise<RunningServer> {
 
   const describe = (): string =>
     `${spec.name} (${[spec.command, ...spec.args].join(' ')})\n--- output ---\n${output.text()}`;
-  const deadline = Date.now() + (spec.readyTimeoutMs ?? 10_000);
+  const deadline = Date.now() + (spec.readyTimeoutMs ?? 30_000);
   let lastProblem = 'no answer yet';
   for (;;) {
     if (spawnError !== undefined) {
