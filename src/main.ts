@@ -8,6 +8,7 @@ import type { Config } from './config/types.js';
 import type { StorageDriver } from './drivers/driver.js';
 import { createAccessController } from './auth/factory.js';
 import { parseGoDuration } from './config/duration.js';
+import { createBlobCache } from './core/cache/factory.js';
 import { schedulePurge } from './core/purge.js';
 import { compilePolicy } from './core/manifest-policy.js';
 import { Registry } from './core/registry.js';
@@ -48,12 +49,20 @@ export async function startRegistry(
   const driver = createDriver(driverName, parameters);
   const pool = await WorkerPool.create({ driver: driverName, parameters }, options.shards);
   const policy = compilePolicy(config.manifests);
-  const registry = new Registry(driver, pool, config.http.secret, policy);
+  let blobCache;
+  try {
+    blobCache = await createBlobCache(config.storage.cache, log);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+  const registry = new Registry(driver, pool, config.http.secret, policy, { blobCache });
   let auth;
   try {
     auth = await createAccessController(config.auth, log);
   } catch (err) {
     await pool.close();
+    await blobCache.close();
     throw err;
   }
   const server = new HttpServer({
@@ -73,6 +82,7 @@ export async function startRegistry(
     ({ port } = await server.listen());
   } catch (err) {
     await pool.close();
+    await blobCache.close();
     await auth?.close();
     throw err;
   }
@@ -87,6 +97,7 @@ export async function startRegistry(
       if (left > 0) log.warn({ requests: left }, 'drain timed out; closing connections');
       await server.close();
       await pool.close();
+      await blobCache.close();
       await auth?.close();
       log.info('stopped');
     })();

@@ -28,6 +28,8 @@ function parseRange(
     start = Number(first);
     end = last === '' ? size : Math.min(size, Number(last) + 1);
   }
+  // A last byte before the first makes the header invalid: RFC 9110 14.2 says ignore it.
+  if (first !== '' && last !== '' && Number(last) < Number(first)) return null;
   if (start >= size || start >= end || (first === '' && Number(last) === 0)) {
     throw new RegistryError('RANGE_INVALID', { size }).withHeader(
       'Content-Range',

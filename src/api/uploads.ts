@@ -158,9 +158,12 @@ export async function patchUpload(
 ): Promise<ApiReply> {
   const algorithm = uploadAlgorithm(ctx, req, name, uuid);
   const range = contentRange(req);
-  await ctx.registry.uploads.check(name, uuid);
-  const size = await receive(ctx, req, name, uuid, algorithm, range?.start ?? -1);
-  const current = size >= 0 ? size : await ctx.registry.uploads.size(name, uuid);
+  const uploads = ctx.registry.uploads;
+  const current = await uploads.exclusive(uuid, async () => {
+    await uploads.check(name, uuid);
+    const size = await receive(ctx, req, name, uuid, algorithm, range?.start ?? -1);
+    return size >= 0 ? size : uploads.size(name, uuid);
+  });
   return uploadReply(ctx, req, name, uuid, current, algorithm, 202);
 }
 
@@ -174,9 +177,12 @@ export async function completeUpload(
   const digest = requiredDigest(req);
   uploadAlgorithm(ctx, req, name, uuid);
   const range = contentRange(req);
-  await ctx.registry.uploads.check(name, uuid);
-  if (req.body.present) await receive(ctx, req, name, uuid, digest.algorithm, range?.start ?? -1);
-  const size = await ctx.registry.uploads.complete(name, uuid, digest);
+  const uploads = ctx.registry.uploads;
+  const size = await uploads.exclusive(uuid, async () => {
+    await uploads.check(name, uuid);
+    if (req.body.present) await receive(ctx, req, name, uuid, digest.algorithm, range?.start ?? -1);
+    return uploads.complete(name, uuid, digest);
+  });
   return blobCreated(req, name, digest.value, { uploadId: uuid, bytes: size });
 }
 
@@ -200,6 +206,7 @@ export async function cancelUpload(
   name: string,
   uuid: string,
 ): Promise<ApiReply> {
-  await ctx.registry.uploads.cancel(name, uuid);
+  const uploads = ctx.registry.uploads;
+  await uploads.exclusive(uuid, () => uploads.cancel(name, uuid));
   return { status: 204, logFields: { repo: name, uploadId: uuid } };
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { buildBlobCacheConfig } from '../core/cache/settings.js';
 import { parseGoDuration } from './duration.js';
 import { applyEnvOverrides } from './env.js';
 import {
@@ -181,7 +182,10 @@ function buildConfig(file: ConfigFile, cwd: string, warnings: string[]): Config 
   return {
     version: '0.1',
     log: buildLog(file, warnings),
-    storage: buildStorage(file.storage, cwd, warnings),
+    storage: {
+      ...buildStorage(file.storage, cwd, warnings),
+      cache: buildBlobCacheConfig(file.storage.cache, file.redis, cwd, warnings),
+    },
     http: buildHttp(file.http ?? {}, warnings),
     auth: buildAuth(file.auth, cwd),
     manifests: buildManifestPolicy(file, warnings),
@@ -254,7 +258,8 @@ function buildStorage(
   storage: ConfigFile['storage'],
   cwd: string,
   warnings: string[],
-): StorageConfig {
+): Omit<StorageConfig, 'cache'> {
+  // `storage.cache` is built with the `redis` section (core/cache/settings.ts).
   // Validation guarantees exactly one driver key, and a supported one.
   const driver = Object.keys(storage).find((key) => DRIVER_KEYS.includes(key)) ?? 'inmemory';
   let parameters: Record<string, unknown> = {};
@@ -273,7 +278,6 @@ function buildStorage(
     };
   }
   if (driver === 's3') parameters = { ...storage.s3 };
-  if (storage.cache !== undefined) warnings.push('storage.cache: not implemented, ignored');
   if (storage.tag !== undefined) warnings.push('storage.tag: not implemented, ignored');
   const purging = storage.maintenance?.uploadpurging ?? {};
   return {

@@ -8,6 +8,11 @@
  * setting at a default the operator did not choose.
  */
 import { z } from 'zod';
+import {
+  checkRedisNeeded,
+  cacheSectionSchema,
+  redisSectionSchema,
+} from '../core/cache/settings.js';
 import { parseS3Params } from '../drivers/s3/params.js';
 import { parseGoDuration } from './duration.js';
 import {
@@ -146,15 +151,7 @@ const storageSchema = z
           readonly: section({ enabled: bool() }),
         }),
         redirect: section({ disable: bool() }),
-        cache: section({
-          blobdescriptor: z
-            .enum(['inmemory', 'redis'], { error: 'expected inmemory or redis' })
-            .optional(),
-          layerinfo: z
-            .enum(['inmemory', 'redis'], { error: 'expected inmemory or redis' })
-            .optional(),
-          blobdescriptorsize: integer(0),
-        }),
+        cache: cacheSectionSchema,
         tag: section({ concurrencylimit: integer(0) }),
       })
       .strict(),
@@ -398,11 +395,14 @@ export const configSchema = section({
   reporting: ignored(),
   health: ignored(),
   notifications: ignored(),
-  redis: ignored(),
-}).unwrap();
+  redis: redisSectionSchema,
+})
+  .unwrap()
+  // Runs even when a section is invalid, so that every problem is reported at once.
+  .superRefine(checkRedisNeeded, { when: () => true });
 
 /** A configuration file as validated by {@link configSchema}, before defaults. */
 export type ConfigFile = z.output<typeof configSchema>;
 
 /** Top-level sections accepted only to be ignored, each reported by a warning. */
-export const IGNORED_SECTIONS = ['reporting', 'health', 'notifications', 'redis'] as const;
+export const IGNORED_SECTIONS = ['reporting', 'health', 'notifications'] as const;

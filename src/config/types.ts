@@ -29,6 +29,48 @@ export interface StorageConfig {
     readonly: { enabled: boolean };
   };
   redirect: { disable: boolean };
+  /** `storage.cache` (with the `redis` section when it names Redis). */
+  cache: BlobCacheConfig;
+}
+
+/**
+ * The blob descriptor cache (`storage.cache.blobdescriptor`, or its old name `layerinfo`):
+ * `none` when unset, which keeps only blob sizes in memory and reads every link from
+ * storage; `inmemory` adds links to that, bounded; `redis` shares both between replicas.
+ */
+export interface BlobCacheConfig {
+  kind: 'none' | 'inmemory' | 'redis';
+  /** `blobdescriptorsize`: most in-memory entries (default 10000); 0 means no bound. */
+  size: number;
+  /** The top-level `redis` section; present exactly when `kind` is `redis`. */
+  redis?: RedisConfig;
+}
+
+/**
+ * The top-level `redis` section, as the reference names it. Durations are in milliseconds,
+ * 0 where not set; paths are absolute.
+ */
+export interface RedisConfig {
+  /** `host:port` of the one Redis server (`addr`, or the single entry of `addrs`). */
+  addr: string;
+  username: string;
+  password: string;
+  db: number;
+  dialtimeoutMs: number;
+  readtimeoutMs: number;
+  writetimeoutMs: number;
+  /** Accepted for compatibility; Berth uses one pipelined connection (see core/cache). */
+  pool: { maxidle: number; maxactive: number; idletimeoutMs: number };
+  /** Null for a plain TCP connection. */
+  tls: RedisTlsConfig | null;
+}
+
+export interface RedisTlsConfig {
+  /** Client certificate and key (PEM files) for mutual TLS, or null for none. */
+  certificate: string | null;
+  key: string | null;
+  /** CA certificates (PEM files) to check the server's certificate with; empty: the system's. */
+  cas: string[];
 }
 
 export interface HttpConfig {

@@ -6,36 +6,37 @@ import type { Readable } from 'node:stream';
 import type { StorageDriver } from '../drivers/driver.js';
 import { RegistryError } from '../errors/registry-error.js';
 import type { Digest } from '../oci/digest.js';
+import type { BlobDescriptorCache } from './cache/cache.js';
+import { sizeOnlyCache } from './cache/memory.js';
 import { deleteIfPresent, orNull, readLink, writeLink } from './links.js';
 import { blobDataPath, layerLinkDir, layerLinkPath } from './paths.js';
 
-/** Sizes of blobs by digest: content never changes, so a size once read stays true. */
-class SizeCache {
-  readonly #sizes = new Map<string, number>();
-
-  constructor(readonly limit: number) {}
-
-  get(digest: string): number | undefined {
-    return this.#sizes.get(digest);
-  }
-
-  set(digest: string, size: number): void {
-    if (this.#sizes.size >= this.limit) {
-      const oldest = this.#sizes.keys().next().value;
-      if (oldest !== undefined) this.#sizes.delete(oldest);
-    }
-    this.#sizes.set(digest, size);
-  }
-
-  delete(digest: string): void {
-    this.#sizes.delete(digest);
-  }
-}
-
+/**
+ * The blobs of every repository, over one storage driver and one blob descriptor cache.
+ *
+ * Storage is the truth; the cache (core/cache) only saves reads. Lookups ask it first and
+ * fill it from storage; writes update it after storage. A deleted link is never served
+ * from the cache by this process afterwards: a fill that read storage before a delete is
+ * dropped if the delete happened meanwhile (`#unlinks`), and the cache refuses link writes
+ * that predate a delete (see its contract). Across replicas that holds with a shared
+ * (Redis) cache; with `inmemory`, another replica's delete is not seen here until the entry
+ * is evicted, as in the reference registry. Without a cache, only sizes are kept and every
+ * lookup reads the link.
+ */
 export class BlobStore {
-  readonly #sizes = new SizeCache(100_000);
+  readonly #cache: BlobDescriptorCache;
+  /**
+   * Counts link deletes. A fill snapshots it before reading storage and is dropped if it
+   * moved: the read may have seen a link that the delete has since removed from the cache.
+   */
+  #unlinks = 0;
 
-  constructor(readonly driver: StorageDriver) {}
+  constructor(
+    readonly driver: StorageDriver,
+    cache: BlobDescriptorCache = sizeOnlyCache(),
+  ) {
+    this.#cache = cache;
+  }
 
   /**
    * The size of a blob in the repository. Throws `BLOB_UNKNOWN` when the repository has no
@@ -49,18 +50,25 @@ export class BlobStore {
 
   /** Like `stat`, but null when the blob is not in the repository. */
   async find(name: string, digest: Digest): Promise<number | null> {
+    const cached = await this.#cache.hasLink(name, digest.value);
+    if (cached === true) return this.dataSize(digest);
+
+    const unlinks = this.#unlinks;
     const linked = await readLink(this.driver, layerLinkPath(name, digest));
     if (linked === null || linked.value !== digest.value) return null;
-    return this.dataSize(digest);
+    const size = await this.dataSize(digest);
+    // A cache that cannot answer (null) would not take the write either.
+    if (size !== null && cached === false) this.#fillLink(name, digest, unlinks);
+    return size;
   }
 
   /** The size of a blob's data in the shared store, or null when there is none. */
   async dataSize(digest: Digest): Promise<number | null> {
-    const cached = this.#sizes.get(digest.value);
-    if (cached !== undefined) return cached;
+    const cached = await this.#cache.get(digest.value);
+    if (cached !== null) return cached.size;
     const info = await orNull(this.driver.stat(blobDataPath(digest)));
     if (info === null || info.isDir) return null;
-    this.#sizes.set(digest.value, info.size);
+    void this.#cache.set(digest.value, { size: info.size });
     return info.size;
   }
 
@@ -76,13 +84,15 @@ export class BlobStore {
 
   /** Puts a blob whose data exists into a repository. */
   async link(name: string, digest: Digest): Promise<void> {
+    const unlinks = this.#unlinks;
     await writeLink(this.driver, layerLinkPath(name, digest), digest);
+    this.#fillLink(name, digest, unlinks);
   }
 
   /** Makes uploaded bytes the data of a blob: one atomic move, then the link. */
   async commit(name: string, digest: Digest, uploadData: string, size: number): Promise<void> {
     await this.driver.move(uploadData, blobDataPath(digest));
-    this.#sizes.set(digest.value, size);
+    void this.#cache.set(digest.value, { size });
     await this.link(name, digest);
   }
 
@@ -97,10 +107,24 @@ export class BlobStore {
     return size;
   }
 
-  /** Removes a blob from a repository (its link). Throws `BLOB_UNKNOWN`. */
+  /**
+   * Removes a blob from a repository (its link), in storage and then in the cache. Throws
+   * `BLOB_UNKNOWN` when storage had no such link (the cache is cleared all the same).
+   */
   async delete(name: string, digest: Digest): Promise<void> {
-    if (!(await deleteIfPresent(this.driver, layerLinkDir(name, digest)))) {
-      throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value });
-    }
+    const existed = await deleteIfPresent(this.driver, layerLinkDir(name, digest));
+    // In one step with the cache write, so no fill can slip between them (see #fillLink).
+    this.#unlinks++;
+    await this.#cache.deleteLink(name, digest.value);
+    if (!existed) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value });
+  }
+
+  /**
+   * Caches a link seen in or written to storage, unless a delete happened since `unlinks`
+   * was read: the link may be the one that delete removed. Not awaited: the cache write
+   * starts here (its contract), and a request need not wait for it.
+   */
+  #fillLink(name: string, digest: Digest, unlinks: number): void {
+    if (this.#unlinks === unlinks) void this.#cache.setLink(name, digest.value);
   }
 }

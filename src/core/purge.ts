@@ -10,6 +10,9 @@ import { listRepositories } from './catalog.js';
 import { deleteIfPresent, orNull } from './links.js';
 import { repositoryPath } from './paths.js';
 
+/** Repositories whose only content is an unfinished upload must be visited too. */
+const withUploads: ReadonlySet<string> = new Set(['_layers', '_manifests', '_uploads']);
+
 export interface PurgeOptions {
   ageMs: number;
   dryRun: boolean;
@@ -23,7 +26,7 @@ export async function purgeUploads(
   now = Date.now(),
 ): Promise<number> {
   let purged = 0;
-  for (const name of await listRepositories(driver)) {
+  for (const name of await listRepositories(driver, withUploads)) {
     const uploads = (await orNull(driver.list(`${repositoryPath(name)}/_uploads`))) ?? [];
     for (const folder of uploads) {
       const started = await startedAt(driver, folder);

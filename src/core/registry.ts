@@ -5,6 +5,7 @@
 import type { StorageDriver } from '../drivers/driver.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { BlobStore } from './blobs.js';
+import type { BlobDescriptorCache } from './cache/cache.js';
 import { listRepositories } from './catalog.js';
 import type { Digest } from '../oci/digest.js';
 import { defaultManifestPolicy, type ManifestPolicy } from './manifest-policy.js';
@@ -12,6 +13,15 @@ import { ManifestStore } from './manifests.js';
 import { listReferrers, type ReferrerDescriptor } from './referrers.js';
 import { UploadStateSigner } from './upload-state.js';
 import { UploadStore } from './uploads.js';
+
+/** Optional parts of a {@link Registry}. */
+export interface RegistryOptions {
+  /**
+   * The blob descriptor cache (`storage.cache`, see core/cache/factory.ts); the caller owns
+   * it and closes it. Default: blob sizes only, kept in memory.
+   */
+  blobCache?: BlobDescriptorCache;
+}
 
 export class Registry {
   readonly blobs: BlobStore;
@@ -24,8 +34,9 @@ export class Registry {
     readonly pool: WorkerPool,
     secret: string,
     policy: ManifestPolicy = defaultManifestPolicy,
+    options: RegistryOptions = {},
   ) {
-    this.blobs = new BlobStore(driver);
+    this.blobs = new BlobStore(driver, options.blobCache);
     this.uploads = new UploadStore(driver, pool, this.blobs);
     this.manifests = new ManifestStore(driver, pool, this.blobs, policy);
     this.uploadState = new UploadStateSigner(secret);

@@ -119,14 +119,19 @@ export class UploadSink {
       // Strictly one after another: each batch is written here in order, at the true end.
       this.#pending = this.#pending.then(() => this.#send(buffer, length, local.size));
     } else {
-      const sent = this.#send(buffer, length, this.#takeExpectedOffset());
+      const sent = this.#send(buffer, length, this.#takeExpectedOffset(length));
       this.#pending = this.#pending.then(() => sent);
     }
   }
 
-  #takeExpectedOffset(): number {
+  /**
+   * Where the next batch must land. With a Content-Range every batch carries its own
+   * offset, so that once one is refused (wrong offset) none after it can be appended
+   * elsewhere; without one, batches append at the end (the request holds the upload's lock).
+   */
+  #takeExpectedOffset(length: number): number {
     const expected = this.#expectedOffset;
-    this.#expectedOffset = -1;
+    if (expected >= 0) this.#expectedOffset += length;
     return expected;
   }
 

@@ -19,11 +19,32 @@ import { finishUpload, forgetUpload, UploadSink } from './upload-sink.js';
 const uuidGrammar = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export class UploadStore {
+  /** The request holding each upload, so that two never write or complete one at once. */
+  readonly #busy = new Map<string, Promise<unknown>>();
+
   constructor(
     readonly driver: StorageDriver,
     readonly pool: WorkerPool,
     readonly blobs: BlobStore,
   ) {}
+
+  /**
+   * Runs `work` while holding the upload: requests on one upload (a retried PUT, a PATCH
+   * racing the PUT that completes it) take turns, in arrival order, instead of mixing bytes.
+   * The lock is per process; replicas behind a balancer rely on the per-batch offsets and on
+   * the digest check at completion.
+   */
+  async exclusive<T>(uuid: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#busy.get(uuid) ?? Promise.resolve();
+    const run = before.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.#busy.set(uuid, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#busy.get(uuid) === tail) this.#busy.delete(uuid);
+    }
+  }
 
   /** Begins an upload; returns its id and start time. */
   async start(name: string): Promise<{ uuid: string; startedAt: string }> {

@@ -237,7 +237,7 @@ export class FilesystemDriver implements StorageDriver {
       // ENOENT/ENOTDIR may be about either side: a missing source is the caller's error.
       if (!(await exists(from))) throw new PathNotFoundError(source, NAME);
       if (errnoCode(err) !== 'ENOENT') throw err;
-      await mkdir(dirname(to), { recursive: true });
+      await makeDirs(dirname(to));
       // Failing now means the source vanished in between (a concurrent move or delete).
       await rename(from, to).catch((retryErr: unknown) => {
         throw notFoundFor(retryErr, source, false);
@@ -302,8 +302,27 @@ async function openCreating(file: string, flags: string): Promise<FileHandle> {
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-  await mkdir(dirname(file), { recursive: true });
+  await makeDirs(dirname(file));
   return open(file, flags);
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's `mkdir({ recursive: true })` can spin forever
+ * where a parent can never be created (a root under /proc was seen looping at 100% CPU);
+ * this gives up with the error once it reaches a parent that cannot exist.
+ */
+async function makeDirs(dir: string, depth = 0): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || depth > 64 || dirname(dir) === dir) throw err;
+    await makeDirs(dirname(dir), depth + 1);
+    await mkdir(dir).catch((again: unknown) => {
+      if (errnoCode(again) !== 'EEXIST') throw again;
+    });
+  }
 }
 
 /** `fsync`s a directory so that a rename in it is durable. */
