@@ -58,22 +58,37 @@ export function sendReply(
     res.cork(() => writeHead(res, reply, common));
     return pump(res, stream.readable, stream.length, state, done);
   }
+  // A HEAD never sends the stream it might have been given.
+  stream?.readable.destroy();
   res.cork(() => {
     writeHead(res, reply, common);
     const body = reply.body ?? '';
     if (reply.status === 204 || reply.status === 304) {
-      res.endWithoutBody(undefined, close);
+      endAnnouncing(res, null, close);
     } else if (reply.contentLength !== undefined) {
       state.bytes = reply.contentLength;
-      res.endWithoutBody(reply.contentLength, close);
+      endAnnouncing(res, reply.contentLength, close);
     } else if (head) {
-      res.endWithoutBody(Buffer.byteLength(body), close);
+      endAnnouncing(res, Buffer.byteLength(body), close);
     } else {
       state.bytes = Buffer.byteLength(body);
       res.end(body, close);
     }
   });
   done();
+}
+
+/**
+ * Ends a response that has no body: a HEAD announcing `length`, or a 204/304 (null).
+ * In uWS v20.30, `endWithoutBody(length)` writes the header but never ends the response (the
+ * call is commented out in its source), and an explicit `undefined` is read as a length, so
+ * every HEAD left its connection unusable. Only the argument-less form works: the header is
+ * written by hand, and closing is asked for with a header rather than the argument.
+ */
+function endAnnouncing(res: HttpResponse, length: number | null, close: boolean): void {
+  if (length !== null) res.writeHeader('Content-Length', String(length));
+  if (close) res.writeHeader('Connection', 'close');
+  res.endWithoutBody();
 }
 
 function pump(
@@ -129,6 +144,10 @@ function pump(
         return retryOk;
       });
     });
+  });
+  // The client left while the pump waited for the socket: no further `data` will say so.
+  readable.once('close', () => {
+    if (state.aborted) finish();
   });
   readable.on('error', () => {
     // Headers are out: the only honest signal left is to cut the connection.
