@@ -58,7 +58,7 @@ export class BlobStore {
     if (linked === null || linked.value !== digest.value) return null;
     const size = await this.dataSize(digest);
     // A cache that cannot answer (null) would not take the write either.
-    if (size !== null && cached === false) this.#fillLink(name, digest, unlinks);
+    if (size !== null && cached === false) await this.#fillLink(name, digest, unlinks);
     return size;
   }
 
@@ -68,7 +68,7 @@ export class BlobStore {
     if (cached !== null) return cached.size;
     const info = await orNull(this.driver.stat(blobDataPath(digest)));
     if (info === null || info.isDir) return null;
-    void this.#cache.set(digest.value, { size: info.size });
+    await this.#cache.set(digest.value, { size: info.size });
     return info.size;
   }
 
@@ -86,13 +86,13 @@ export class BlobStore {
   async link(name: string, digest: Digest): Promise<void> {
     const unlinks = this.#unlinks;
     await writeLink(this.driver, layerLinkPath(name, digest), digest);
-    this.#fillLink(name, digest, unlinks);
+    await this.#fillLink(name, digest, unlinks);
   }
 
   /** Makes uploaded bytes the data of a blob: one atomic move, then the link. */
   async commit(name: string, digest: Digest, uploadData: string, size: number): Promise<void> {
     await this.driver.move(uploadData, blobDataPath(digest));
-    void this.#cache.set(digest.value, { size });
+    await this.#cache.set(digest.value, { size });
     await this.link(name, digest);
   }
 
@@ -121,10 +121,12 @@ export class BlobStore {
 
   /**
    * Caches a link seen in or written to storage, unless a delete happened since `unlinks`
-   * was read: the link may be the one that delete removed. Not awaited: the cache write
-   * starts here (its contract), and a request need not wait for it.
+   * was read: the link may be the one that delete removed. The check and the start of the
+   * cache write are one synchronous step (the cache's ordering contract). Awaited, so that
+   * once a request is answered the other replicas find what it learnt in a shared cache;
+   * a cache that is down answers at once, a hung one within its timeout.
    */
-  #fillLink(name: string, digest: Digest, unlinks: number): void {
-    if (this.#unlinks === unlinks) void this.#cache.setLink(name, digest.value);
+  async #fillLink(name: string, digest: Digest, unlinks: number): Promise<void> {
+    if (this.#unlinks === unlinks) await this.#cache.setLink(name, digest.value);
   }
 }

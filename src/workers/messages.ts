@@ -70,13 +70,7 @@ export interface ManifestTask {
   schema1: boolean;
 }
 
-export type Task =
-  | AppendTask
-  | FinishTask
-  | ForgetTask
-  | ReleaseTask
-  | SeedTask
-  | ManifestTask;
+export type Task = AppendTask | FinishTask | ForgetTask | ReleaseTask | SeedTask | ManifestTask;
 
 /** A failure the main thread turns into a registry error. */
 export interface TaskFailure {
