@@ -194,8 +194,11 @@ export async function getUploadStatus(
   uuid: string,
 ): Promise<ApiReply> {
   const algorithm = uploadAlgorithm(ctx, req, name, uuid);
-  await ctx.registry.uploads.check(name, uuid);
-  const size = await ctx.registry.uploads.size(name, uuid);
+  const uploads = ctx.registry.uploads;
+  const size = await uploads.exclusive(uuid, async () => {
+    await uploads.check(name, uuid);
+    return uploads.size(name, uuid);
+  });
   return uploadReply(ctx, req, name, uuid, size, algorithm, 204);
 }
 

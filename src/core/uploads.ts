@@ -68,7 +68,17 @@ export class UploadStore {
 
   /** How many bytes the upload holds. */
   async size(name: string, uuid: string): Promise<number> {
-    const info = await orNull(this.driver.stat(uploadDataPath(name, uuid)));
+    const path = uploadDataPath(name, uuid);
+    if (this.driver.buffersWrites) {
+      // An object store's upload between requests is an unfinished multipart upload that
+      // `stat` cannot see; a writer opened for appending counts its parts exactly.
+      if ((await orNull(this.driver.stat(uploadStartedAtPath(name, uuid)))) === null) return 0;
+      const writer = await this.driver.writer(path, true);
+      const size = writer.size;
+      await writer.close();
+      return size;
+    }
+    const info = await orNull(this.driver.stat(path));
     return info?.size ?? 0;
   }
 
