@@ -14,12 +14,13 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# Inside a container the registry must listen on every interface, and keep data in a volume.
-ENV REGISTRY_HTTP_ADDR=0.0.0.0:5000 \
-    REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry
+# Inside a container the registry listens on every interface and keeps data in a volume. The
+# defaults are a config file (as the reference image's /etc/docker/registry/config.yml), not
+# REGISTRY_* variables, so that a mounted config choosing another driver (s3) just works.
+COPY examples/container-config.yml /etc/berth/config.yml
 RUN mkdir -p /var/lib/registry && chown node:node /var/lib/registry
 VOLUME /var/lib/registry
 EXPOSE 5000
 USER node
 ENTRYPOINT ["node", "bin/berth.js"]
-CMD ["serve"]
+CMD ["serve", "/etc/berth/config.yml"]

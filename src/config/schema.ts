@@ -67,17 +67,27 @@ const filesystemSchema = section({
 
 const inmemorySchema = section({});
 
-/** The s3 parameters (storage-drivers/s3.md); listed so REGISTRY_STORAGE_S3_* resolve. */
-const s3Keys = [
+/**
+ * The s3 parameters (storage-drivers/s3.md), listed so REGISTRY_STORAGE_S3_* resolve. The
+ * string ones are declared as such so that a variable keeps its text (a secret key `0123`
+ * stays `0123`, as the reference reads it); the driver parses the rest.
+ */
+const s3TextKeys = [
   'region',
   'regionendpoint',
-  'forcepathstyle',
   'bucket',
   'rootdirectory',
   'accesskey',
   'secretkey',
-  'encrypt',
   'keyid',
+  'storageclass',
+  'objectacl',
+  'useragent',
+  'loglevel',
+] as const;
+const s3OtherKeys = [
+  'forcepathstyle',
+  'encrypt',
   'secure',
   'skipverify',
   'v4auth',
@@ -85,11 +95,6 @@ const s3Keys = [
   'multipartcopychunksize',
   'multipartcopymaxconcurrency',
   'multipartcopythresholdsize',
-  'storageclass',
-  'objectacl',
-  'useragent',
-  'loglevel',
-  'sessiontoken',
 ] as const;
 
 /** The s3 section: checked by the driver's own parameter parser, whose messages name keys. */
@@ -97,7 +102,10 @@ const s3Schema = z
   .preprocess(
     dropNulls,
     z
-      .object(Object.fromEntries(s3Keys.map((k) => [k, z.unknown().optional()])))
+      .object({
+        ...Object.fromEntries(s3TextKeys.map((k) => [k, text()])),
+        ...Object.fromEntries(s3OtherKeys.map((k) => [k, z.unknown().optional()])),
+      })
       .strict()
       .superRefine((params, ctx) => {
         try {

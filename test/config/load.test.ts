@@ -346,3 +346,14 @@ test('an s3 section is passed to the driver, with REGISTRY_STORAGE_S3_* override
     rootdirectory: '/reg',
   });
 });
+
+test('an s3 secret given by a variable keeps its text, leading zeros and all', async () => {
+  const file = await writeConfig('version: 0.1\nstorage:\n  s3:\n    region: r\n    bucket: b\n');
+  const { config } = await loadConfig(
+    file,
+    { REGISTRY_STORAGE_S3_ACCESSKEY: '0123', REGISTRY_STORAGE_S3_SECRETKEY: '12e3' },
+    CWD,
+  );
+  assert.equal(config.storage.parameters['accesskey'], '0123');
+  assert.equal(config.storage.parameters['secretkey'], '12e3');
+});

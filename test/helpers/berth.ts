@@ -12,8 +12,16 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 
 /** Options of {@link startBerth}. */
 export interface BerthOptions {
-  /** Storage root; a fresh temporary directory (removed by `stop()`) when omitted. */
+  /**
+   * Storage root; a fresh temporary directory (removed by `stop()`) when omitted and no
+   * {@link BerthOptions.storage} block is given.
+   */
   root?: string;
+  /**
+   * The driver's YAML lines under `storage:` (indented by two spaces, e.g. an `s3:` block),
+   * written instead of the filesystem driver; `root` is then only reported back, not used.
+   */
+  storage?: string;
   /** `storage.delete.enabled`; default true. */
   deleteEnabled?: boolean;
   /** YAML lines appended verbatim to the generated config file. */
@@ -26,7 +34,7 @@ export interface BerthOptions {
 
 /**
  * Starts Berth with `node bin/berth.js serve <config>` on 127.0.0.1 with a filesystem
- * storage root and waits until `GET /v2/` answers 200.
+ * storage root (or the given storage block) and waits until `GET /v2/` answers 200.
  *
  * @returns The running server; call `stop()` when done. `logs()` gives its recent output.
  * @throws Error with the server's output if it exits or does not come up within 30 s.
@@ -42,7 +50,9 @@ export async function startBerth(opts: BerthOptions = {}): Promise<RunningServer
   const configDir = await mkdtemp(join(tmpdir(), 'berth-cfg-'));
   const cleanup = [configDir];
   let root = opts.root;
-  if (root === undefined) {
+  if (opts.storage !== undefined) {
+    root ??= '';
+  } else if (root === undefined) {
     root = await mkdtemp(join(tmpdir(), 'berth-root-'));
     cleanup.push(root);
   }
@@ -53,8 +63,9 @@ export async function startBerth(opts: BerthOptions = {}): Promise<RunningServer
     '  level: warn',
     '  formatter: json',
     'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${JSON.stringify(root)}`,
+    ...(opts.storage === undefined
+      ? ['  filesystem:', `    rootdirectory: ${JSON.stringify(root)}`]
+      : [opts.storage]),
     '  delete:',
     `    enabled: ${opts.deleteEnabled ?? true}`,
     'http:',
