@@ -195,10 +195,15 @@ export async function getUploadStatus(
 ): Promise<ApiReply> {
   const algorithm = uploadAlgorithm(ctx, req, name, uuid);
   const uploads = ctx.registry.uploads;
-  const size = await uploads.exclusive(uuid, async () => {
+  const status = async (): Promise<number> => {
     await uploads.check(name, uuid);
     return uploads.size(name, uuid);
-  });
+  };
+  // Counting an object store's parts opens a writer, which must not race a PATCH's; a file
+  // can be measured while a PATCH runs, and the client sees its progress.
+  const size = ctx.registry.driver.buffersWrites
+    ? await uploads.exclusive(uuid, status)
+    : await status();
   return uploadReply(ctx, req, name, uuid, size, algorithm, 204);
 }
 
