@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startRegistry } from '../main.js';
 import { loadTokenServerConfig } from '../tokenserver/config.js';
@@ -91,20 +92,7 @@ async function serve(configPath: string | undefined): Promise<number> {
     );
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      registry.log.info({ signal }, 'shutting down');
-      registry.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          registry.log.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
+  return untilSignalled(registry);
 }
 
 async function tokenServer(configPath: string): Promise<number> {
@@ -117,13 +105,21 @@ async function tokenServer(configPath: string): Promise<number> {
     process.stderr.write(`berth: token server: ${(err as Error).message}\n`);
     return usageError ? 2 : 1;
   }
+  return untilSignalled(server);
+}
+
+/**
+ * Resolves with the exit code once SIGTERM or SIGINT has stopped `service`: 0 after a clean
+ * stop (requests drained), 1 when stopping failed.
+ */
+function untilSignalled(service: { log: Logger; stop(): Promise<void> }): Promise<number> {
   return new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
-      server.log.info({ signal }, 'shutting down');
-      server.stop().then(
+      service.log.info({ signal }, 'shutting down');
+      service.stop().then(
         () => resolve(0),
         (err: unknown) => {
-          server.log.error({ err }, 'shutdown failed');
+          service.log.error({ err }, 'shutdown failed');
           resolve(1);
         },
       );
