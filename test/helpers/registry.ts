@@ -47,7 +47,10 @@ export interface LaunchSpec {
   root: string;
   /** Directories removed after the process has exited. */
   cleanup: string[];
-  /** How long to wait for `GET /v2/` to answer 200; default 30 000 ms (a loaded 2-core CI machine can be slow to start Node and its workers). */
+  /**
+   * How long to wait for `GET /v2/` to answer; default 30 000 ms (a loaded 2-core CI
+   * machine can be slow to start Node and its workers).
+   */
   readyTimeoutMs?: number;
   /** The `GET /v2/` status that means ready; 401 for a server that requires auth. */
   readyStatus?: number;
