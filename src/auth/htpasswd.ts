@@ -271,7 +271,11 @@ export class HtpasswdAccessController implements AccessController {
     await this.#refreshing;
   }
 
-  /** Never rejects: a bad re-read is logged and the previous users stay in force. */
+  /**
+   * Never rejects. A file that disappears or no longer parses after start revokes everyone
+   * until it is fixed (fails closed): an operator who deletes the file, or removes a user
+   * and makes a typo elsewhere, must not leave the old users in.
+   */
   async #refresh(): Promise<void> {
     let signature: string;
     try {
@@ -294,9 +298,12 @@ export class HtpasswdAccessController implements AccessController {
   #reportReloadFailure(signature: string, err: unknown): void {
     if (signature === this.#signature) return;
     this.#signature = signature;
+    this.#users = new Map();
+    this.#generation++;
+    this.#cache.clear();
     this.#log.error(
       { path: this.#path, err: (err as NodeJS.ErrnoException).code ?? String(err) },
-      'htpasswd file not reloaded, keeping the previous users',
+      'htpasswd file unreadable or invalid, every user refused until it is fixed',
     );
   }
 

@@ -187,7 +187,7 @@ function buildConfig(file: ConfigFile, cwd: string, warnings: string[]): Config 
       cache: buildBlobCacheConfig(file.storage.cache, file.redis, cwd, warnings),
     },
     http: buildHttp(file.http ?? {}, warnings),
-    auth: buildAuth(file.auth, cwd),
+    auth: openWarning(buildAuth(file.auth, cwd), file, warnings),
     manifests: buildManifestPolicy(file, warnings),
   };
 }
@@ -387,4 +387,19 @@ function buildManifestPolicy(file: ConfigFile, warnings: string[]): ManifestPoli
     urls: { allow: [...(urls.allow ?? [])], deny: [...(urls.deny ?? [])] },
     indexes: { mode, platforms: (indexes.platformlist ?? []).map((p) => ({ ...p })) },
   };
+}
+
+/**
+ * An `auth` section that configures no controller leaves the registry open, as in the
+ * reference; say so, since the operator evidently meant something by writing it.
+ */
+function openWarning(
+  auth: AuthConfig | null,
+  file: ConfigFile,
+  warnings: string[],
+): AuthConfig | null {
+  if (auth === null && file.auth !== undefined) {
+    warnings.push('auth: no access controller configured, the registry is open to everyone');
+  }
+  return auth;
 }

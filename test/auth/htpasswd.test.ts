@@ -12,6 +12,7 @@ import {
 } from '../../src/auth/htpasswd.js';
 import type { Access } from '../../src/auth/types.js';
 import { createLogger } from '../../src/log/logger.js';
+import { RegistryError } from '../../src/errors/registry-error.js';
 import { assertRefused, basic, captureLog, request } from './helpers.js';
 
 const REALM = 'Berth Registry';
@@ -258,21 +259,21 @@ test('a changed file is re-read: new users work and removed passwords stop worki
   assert.equal(lines().filter((l) => l['msg'] === 'htpasswd file reloaded').length, 2);
 });
 
-test('a file that breaks after start keeps the previous users and is reported once', async () => {
+test('a file that breaks or disappears after start refuses everyone until fixed', async () => {
   const path = await htpasswdFile(entries('alice'));
   const { controller, lines } = await open(path, { recheckIntervalMs: 0, cacheTtlMs: 0 });
+  const alice = () => controller.authorize(request(basic('alice', 'wonderland')), pull);
+  assert.deepEqual(await alice(), { subject: 'alice' });
   await writeFile(path, 'this line has no colon\n');
   for (let i = 0; i < 3; i++) {
-    assert.deepEqual(await controller.authorize(request(basic('alice', 'wonderland')), pull), {
-      subject: 'alice',
-    });
+    await assert.rejects(alice(), (err) => err instanceof RegistryError && err.status === 401);
   }
   await rm(path);
-  assert.deepEqual(await controller.authorize(request(basic('alice', 'wonderland')), pull), {
-    subject: 'alice',
-  });
+  await assert.rejects(alice(), (err) => err instanceof RegistryError && err.status === 401);
   const errors = lines().filter((l) => l['level'] === 50);
   assert.equal(errors.length, 2, 'one report for the bad content, one for the removal');
+  await writeFile(path, entries('alice'));
+  assert.deepEqual(await alice(), { subject: 'alice' }, 'a fixed file lets users back in');
 });
 
 test('concurrent requests with the same credentials all succeed', async () => {

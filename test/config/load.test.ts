@@ -357,3 +357,10 @@ test('an s3 secret given by a variable keeps its text, leading zeros and all', a
   assert.equal(config.storage.parameters['accesskey'], '0123');
   assert.equal(config.storage.parameters['secretkey'], '12e3');
 });
+
+test('an auth section that configures nothing warns that the registry is open', async () => {
+  const file = await writeConfig(`${MINIMAL}auth: {}\n`);
+  const { config, warnings } = await loadConfig(file, {}, CWD);
+  assert.equal(config.auth, null);
+  assert.ok(warnings.some((w) => w.startsWith('auth: no access controller configured')));
+});
