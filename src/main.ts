@@ -13,6 +13,7 @@ import { schedulePurge } from './core/purge.js';
 import { compilePolicy } from './core/manifest-policy.js';
 import { Registry } from './core/registry.js';
 import { createDriver } from './drivers/factory.js';
+import { applyStorageMiddleware } from './drivers/middleware/index.js';
 import { HttpServer } from './http/server.js';
 import { createLogger } from './log/logger.js';
 import { WorkerPool } from './workers/pool.js';
@@ -46,7 +47,10 @@ export async function startRegistry(
   for (const warning of options.warnings ?? []) log.warn(warning);
 
   const { driver: driverName, parameters } = config.storage;
-  const driver = createDriver(driverName, parameters);
+  const driver = applyStorageMiddleware(
+    createDriver(driverName, parameters),
+    config.storage.middleware,
+  );
   const pool = await WorkerPool.create({ driver: driverName, parameters }, options.shards);
   const policy = compilePolicy(config.manifests);
   let blobCache;

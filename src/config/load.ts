@@ -185,6 +185,10 @@ function buildConfig(file: ConfigFile, cwd: string, warnings: string[]): Config 
     storage: {
       ...buildStorage(file.storage, cwd, warnings),
       cache: buildBlobCacheConfig(file.storage.cache, file.redis, cwd, warnings),
+      middleware: (file.middleware?.storage ?? []).map(({ name, options }) => ({
+        name,
+        options: { ...options },
+      })),
     },
     http: buildHttp(file.http ?? {}, warnings),
     auth: openWarning(buildAuth(file.auth, cwd), file, warnings),
@@ -294,6 +298,7 @@ function buildStorage(
       readonly: { enabled: storage.maintenance?.readonly?.enabled ?? false },
     },
     redirect: { disable: storage.redirect?.disable ?? false },
+    middleware: [],
   };
 }
 

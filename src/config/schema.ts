@@ -375,6 +375,26 @@ const validationSchema = section({
   }),
 });
 
+/**
+ * `middleware`: storage middleware (redirect, cloudfront) is applied around the driver;
+ * registry and repository middleware, plugins of the Go registry, cannot exist here.
+ */
+const middlewareSchema = section({
+  registry: refused('middleware.registry', []),
+  repository: refused('middleware.repository', []),
+  storage: z
+    .array(
+      z
+        .object({
+          name: z.string({ error: 'expected a middleware name' }),
+          options: z.preprocess(dropNulls, z.record(z.string(), z.unknown())).optional(),
+        })
+        .strict(),
+      { error: 'expected a list of {name, options}' },
+    )
+    .optional(),
+});
+
 /** `compatibility.schema1`: Docker schema 1 manifests. */
 const compatibilitySchema = section({
   schema1: section({ enabled: bool(), signingkeyfile: text() }),
@@ -397,7 +417,7 @@ export const configSchema = section({
   http: httpSchema,
   auth: authSchema,
   proxy: refused('proxy', ['remoteurl', 'username', 'password', 'ttl', 'exec']),
-  middleware: refused('middleware', ['registry', 'repository', 'storage']),
+  middleware: middlewareSchema,
   validation: validationSchema,
   compatibility: compatibilitySchema,
   reporting: ignored(),

@@ -29,6 +29,8 @@ export interface StorageConfig {
     readonly: { enabled: boolean };
   };
   redirect: { disable: boolean };
+  /** `middleware.storage`, in order: `redirect` and `cloudfront` wrap the driver's URLs. */
+  middleware: { name: string; options: Record<string, unknown> }[];
   /** `storage.cache` (with the `redis` section when it names Redis). */
   cache: BlobCacheConfig;
 }

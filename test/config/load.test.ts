@@ -245,14 +245,14 @@ test('draintimeout is read as a Go duration', async () => {
   assert.equal(config.http.draintimeoutMs, 0);
 });
 
-test('proxy and middleware sections are refused', async () => {
+test('proxy and registry middleware are refused', async () => {
   const problems = await problemsOf(
-    `${MINIMAL}proxy:\n  remoteurl: https://registry-1.docker.io\n` +
-      'middleware:\n  storage:\n    - name: cloudfront\n',
+    `${MINIMAL}proxy:\n  remoteurl: https://mirror.internal\n` +
+      'middleware:\n  registry:\n    plugin: x\n',
   );
   assert.deepEqual(
     problems.map((p) => p.slice(0, p.indexOf(':'))),
-    ['proxy', 'middleware'],
+    ['proxy', 'middleware.registry'],
   );
   assert.ok(problems.every((p) => p.includes('not supported yet')));
 });

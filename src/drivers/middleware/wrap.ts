@@ -1,0 +1,76 @@
+/**
+ * Storage middleware (configuration.md, `middleware.storage`): a driver that delegates every
+ * operation to the driver it wraps, except the URL a blob read is redirected to.
+ */
+import type { Readable } from 'node:stream';
+import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
+
+/** Makes the redirect URL of a storage path. */
+export type UrlFor = (method: 'GET' | 'HEAD', path: string) => Promise<string | null>;
+
+/** A driver whose `redirectURL` is `urlFor`'s; everything else is `base`'s. */
+export class RedirectingDriver implements StorageDriver {
+  readonly name: string;
+  readonly sharedAcrossThreads: boolean;
+  readonly buffersWrites: boolean;
+
+  constructor(
+    readonly base: StorageDriver,
+    readonly urlFor: UrlFor,
+  ) {
+    this.name = base.name;
+    this.sharedAcrossThreads = base.sharedAcrossThreads;
+    this.buffersWrites = base.buffersWrites;
+  }
+
+  getContent(path: string): Promise<Buffer> {
+    return this.base.getContent(path);
+  }
+
+  putContent(path: string, content: Uint8Array | string): Promise<void> {
+    return this.base.putContent(path, content);
+  }
+
+  reader(path: string, start?: number, end?: number): Promise<Readable> {
+    return this.base.reader(path, start, end);
+  }
+
+  writer(path: string, append: boolean): Promise<FileWriter> {
+    return this.base.writer(path, append);
+  }
+
+  stat(path: string): Promise<FileInfo> {
+    return this.base.stat(path);
+  }
+
+  list(path: string): Promise<string[]> {
+    return this.base.list(path);
+  }
+
+  move(source: string, dest: string): Promise<void> {
+    return this.base.move(source, dest);
+  }
+
+  delete(path: string): Promise<void> {
+    return this.base.delete(path);
+  }
+
+  redirectURL(method: 'GET' | 'HEAD', path: string): Promise<string | null> {
+    return this.urlFor(method, path);
+  }
+}
+
+/** A base URL option: scheme and host (and port, and for cloudfront a path). */
+export function baseUrlOption(options: Record<string, unknown>, middleware: string): URL {
+  const raw = options['baseurl'];
+  let url: URL | null = null;
+  try {
+    url = typeof raw === 'string' ? new URL(raw) : null;
+  } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new Error(`middleware ${middleware}: baseurl must be an http or https URL`);
+  }
+  return url;
+}
