@@ -24,6 +24,9 @@ import { z } from 'zod';
 import type { ResourceScope } from './scope.js';
 import { parseYamlWith, readYamlWith, TokenServerConfigError } from './yaml-file.js';
 
+/** The actions a repository scope can name (spec/auth/scope.md). */
+const repositoryActions: ReadonlySet<string> = new Set(['pull', 'push', 'delete', '*']);
+
 const actionName = z
   .string()
   .regex(/^(?:[a-z]+|\*)$/, 'expected an action such as pull, push, delete or *');
@@ -149,8 +152,13 @@ export class Acl {
       if (!rule.pattern.test(scope.name)) continue;
       for (const action of rule.actions) allowed.add(action);
     }
-    if (allowed.has('*')) return [...scope.actions];
-    return scope.actions.filter((a) => allowed.has(a));
+    // Actions the registry has never heard of are granted to nobody, even under `*`, so a
+    // token carries only what a request asked for and a rule can allow.
+    const meaningful = scope.actions.filter(
+      (a) => scope.type !== 'repository' || repositoryActions.has(a),
+    );
+    if (allowed.has('*')) return meaningful;
+    return meaningful.filter((a) => allowed.has(a));
   }
 
   #applies(rule: Rule, user: string | null): boolean {

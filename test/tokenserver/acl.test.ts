@@ -60,6 +60,7 @@ describe('Acl.grantedActions', () => {
   const cases: [string | null, string, string[]][] = [
     ['alice', 'repository:any/thing:pull,push,delete', ['pull', 'push', 'delete']],
     ['alice', 'repository:x:*', ['*']],
+    ['alice', 'repository:x:pull,foo,delete', ['pull', 'delete']],
     ['alice', 'registry:catalog:*', ['*']],
     ['robot', 'repository:team/app:pull,push,delete', ['pull', 'push']],
     ['robot', 'repository:team/app/deep:pull', []],
