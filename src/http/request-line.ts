@@ -29,6 +29,25 @@ export function normaliseFirst(first: Buffer): Buffer | null {
   const absolute = absoluteForm.exec(target);
   if (absolute === null && minor === '1') return first;
   const path = absolute === null ? target : (absolute[1] ?? '/');
-  const fixed = Buffer.from(`${method} ${path} HTTP/1.1`, 'latin1');
-  return Buffer.concat([fixed, first.subarray(lineEnd)]);
+  let fixed = `${method} ${path} HTTP/1.1`;
+  if (minor === '0') fixed += http10Headers(first.toString('latin1', lineEnd, headEnd(first)));
+  return Buffer.concat([Buffer.from(fixed, 'latin1'), first.subarray(lineEnd)]);
+}
+
+/** Where the first request's header block ends in the chunk (or the chunk's end). */
+function headEnd(first: Buffer): number {
+  const end = first.indexOf('\r\n\r\n');
+  return end < 0 ? first.length : end;
+}
+
+/**
+ * What an HTTP/1.0 request needs to be read as HTTP/1.1 with the same meaning: a `Host`
+ * (optional in 1.0, required by uWS for 1.1; load balancers' health checks omit it), and
+ * `Connection: close` unless the client asked for keep-alive (1.0's default is to close).
+ */
+function http10Headers(headers: string): string {
+  let added = '';
+  if (!/\r\nhost:/i.test(headers)) added += '\r\nHost: localhost';
+  if (!/\r\nconnection:[^\r]*keep-alive/i.test(headers)) added += '\r\nConnection: close';
+  return added;
 }

@@ -18,7 +18,16 @@ const rows: [string, string, string | null][] = [
     'GET http://host HTTP/1.1\r\n\r\n',
     'GET / HTTP/1.1\r\n\r\n',
   ],
-  ['an HTTP/1.0 line becomes HTTP/1.1', 'GET /v2/ HTTP/1.0\r\n\r\n', 'GET /v2/ HTTP/1.1\r\n\r\n'],
+  [
+    'an HTTP/1.0 line becomes HTTP/1.1 with a Host and Connection: close',
+    'GET /v2/ HTTP/1.0\r\n\r\n',
+    'GET /v2/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+  ],
+  [
+    'an HTTP/1.0 request keeps its own Host and keep-alive',
+    'HEAD / HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n',
+    'HEAD / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n',
+  ],
   ['a line that is not HTTP is refused', 'HELLO WORLD\r\n\r\n', null],
   ['HTTP/2 preface is refused', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', null],
   ['a line not yet complete passes for uWS to wait on', 'GET /v2/ HT', 'GET /v2/ HT'],

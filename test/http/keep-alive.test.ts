@@ -59,4 +59,26 @@ describe('connections stay usable after bodiless replies', () => {
       });
     });
   }
+
+  test('an HTTP/1.0 request without Host is answered and its connection closed', async () => {
+    const reg = await startTestRegistry();
+    try {
+      const port = Number(new URL(reg.url).port);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        let data = '';
+        const socket = net.connect(port, '127.0.0.1', () =>
+          socket.write('GET /v2/ HTTP/1.0\r\n\r\n'),
+        );
+        socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+        setTimeout(() => socket.destroy(), 5000);
+      });
+      assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(Date.now() - started < 2000, 'closed at once, as HTTP/1.0 expects');
+    } finally {
+      await reg.stop();
+    }
+  });
 });
