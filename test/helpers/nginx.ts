@@ -5,14 +5,14 @@
  *
  * A missing nginx is a failure naming the `apt-get` line, never a skip.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { OutputTail, stopChild } from './registry.js';
 import { requireTool } from './tools.js';
+import { trackChild, trackDir, untrackDir } from './leftovers.js';
 
 /** One line of the proxy's access log. */
 export interface ProxiedRequest {
@@ -48,21 +48,6 @@ export interface RunningNginx {
 export interface NginxOptions {
   /** `host:port` of every upstream server, balanced round robin. */
   upstreams: readonly string[];
-}
-
-/** Children and directories to remove if the test process exits without `stop()`. */
-const leftovers = { children: new Set<ChildProcess>(), dirs: new Set<string>() };
-let exitHook = false;
-
-function installExitHook(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const child of leftovers.children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    for (const dir of leftovers.dirs) rmSync(dir, { recursive: true, force: true });
-  });
 }
 
 /**
@@ -144,9 +129,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function startNginx(opts: NginxOptions): Promise<RunningNginx> {
   const binary = requireTool('nginx', 'nginx');
-  installExitHook();
   const dir = await mkdtemp(join(tmpdir(), 'berth-nginx-'));
-  leftovers.dirs.add(dir);
+  trackDir(dir);
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   await writeFile(conf, nginxConfig(dir, port, opts.upstreams));
@@ -156,8 +140,7 @@ export async function startNginx(opts: NginxOptions): Promise<RunningNginx> {
   const child = spawn(binary, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  leftovers.children.add(child);
-  child.once('exit', () => leftovers.children.delete(child));
+  trackChild(child);
   child.stdout?.on('data', (c: Buffer) => output.push(c));
   child.stderr?.on('data', (c: Buffer) => output.push(c));
   let spawnError: Error | undefined;
@@ -170,7 +153,7 @@ export async function startNginx(opts: NginxOptions): Promise<RunningNginx> {
     stopped ??= (async () => {
       await stopChild(child, 3_000);
       await rm(dir, { recursive: true, force: true });
-      leftovers.dirs.delete(dir);
+      untrackDir(dir);
     })();
     return stopped;
   };

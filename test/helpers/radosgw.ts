@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
 import { launchRegistry, stopChild, type RunningServer } from './registry.js';
 import { requireTool, run } from './tools.js';
+import { trackChild, trackDir, untrackDir } from './leftovers.js';
 
 /** The Debian packages that provide the cluster's binaries. */
 const CEPH_PACKAGES = 'radosgw ceph-mon ceph-osd ceph-common';
@@ -39,21 +39,6 @@ export interface Radosgw {
   logs(): Promise<string>;
   /** Stops the daemons (by PID: SIGTERM, then SIGKILL) and removes the temporary directory. */
   stop(): Promise<void>;
-}
-
-/** Children and directories to remove if the test process exits without `stop()`. */
-const leftovers = { children: new Set<ChildProcess>(), dirs: new Set<string>() };
-let exitHook = false;
-
-function installExitHook(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const child of leftovers.children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    for (const dir of leftovers.dirs) rmSync(dir, { recursive: true, force: true });
-  });
 }
 
 function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
@@ -104,8 +89,7 @@ rgw enable usage log = false
 /** Spawns a daemon in the foreground (`-f`), so that its PID is the child's. */
 function daemon(command: string, args: string[]): ChildProcess {
   const child = spawn(command, args, { stdio: 'ignore' });
-  leftovers.children.add(child);
-  child.once('exit', () => leftovers.children.delete(child));
+  trackChild(child);
   return child;
 }
 
@@ -140,9 +124,8 @@ export async function startRadosgw(): Promise<Radosgw> {
     monmaptool: tool('monmaptool'),
     authtool: tool('ceph-authtool'),
   };
-  installExitHook();
   const dir = await mkdtemp(join(tmpdir(), 'berth-radosgw-'));
-  leftovers.dirs.add(dir);
+  trackDir(dir);
   const children: ChildProcess[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -150,7 +133,7 @@ export async function startRadosgw(): Promise<Radosgw> {
       // The gateway first, the monitor last: each needs the ones after it to exit cleanly.
       for (const child of [...children].reverse()) await stopChild(child, 3_000);
       await rm(dir, { recursive: true, force: true });
-      leftovers.dirs.delete(dir);
+      untrackDir(dir);
     })();
     return stopped;
   };

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
 import { OutputTail, stopChild } from './registry.js';
 import { requireTool } from './tools.js';
+import { trackChild } from './leftovers.js';
 
 /** A running redis-server. */
 export interface RedisServer {
@@ -32,19 +33,6 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Kills the server, closes the client and removes the working directory. */
   stop(): Promise<void>;
-}
-
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function installExitHook(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  });
 }
 
 /** Resolves once the server answers PING with PONG on a fresh connection. */
@@ -73,7 +61,6 @@ async function waitForPong(port: number, child: ChildProcess, output: OutputTail
 /** Starts a redis-server; resolves once it answers. */
 export async function startRedis(): Promise<RedisServer> {
   const command = requireTool('redis-server', 'redis-server');
-  installExitHook();
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'berth-redis-'));
   let child: ChildProcess | null = null;
@@ -94,7 +81,7 @@ export async function startRedis(): Promise<RedisServer> {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    live.add(started);
+    trackChild(started);
     started.stdout?.on('data', (c: Buffer) => output.push(c));
     started.stderr?.on('data', (c: Buffer) => output.push(c));
     child = started;
@@ -107,7 +94,6 @@ export async function startRedis(): Promise<RedisServer> {
     // A stopped process would only act on SIGTERM once continued.
     running.kill('SIGCONT');
     await stopChild(running);
-    live.delete(running);
   };
   const signal = (name: NodeJS.Signals): void => {
     if (child === null) throw new Error('redis-server is not running');

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { trackChild } from './leftovers.js';
 
 /** A registry server (Berth or the Go reference registry) running for a test. */
 export interface RunningRegistry {
@@ -81,19 +82,6 @@ export class OutputTail {
 }
 
 /** Children still alive, killed if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  });
-}
-
 /**
  * Resolves when the child has exited, or after `ms` milliseconds (to `false`).
  *
@@ -134,13 +122,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * @throws Error with the server's captured output if it exits or does not answer in time.
  */
 export async function launchRegistry(spec: LaunchSpec): Promise<RunningServer> {
-  installExitHook();
   const output = new OutputTail();
   const child = spawn(spec.command, spec.args, {
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  trackChild(child);
   child.stdout?.on('data', (c: Buffer) => output.push(c));
   child.stderr?.on('data', (c: Buffer) => output.push(c));
   let spawnError: Error | undefined;
@@ -154,7 +141,6 @@ export async function launchRegistry(spec: LaunchSpec): Promise<RunningServer> {
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       await stopChild(child);
-      live.delete(child);
       await Promise.all(spec.cleanup.map((d) => rm(d, { recursive: true, force: true })));
     })();
     return stopped;
