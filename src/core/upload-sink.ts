@@ -76,7 +76,8 @@ export class UploadSink {
         this.#fill = 0;
       }
       const n = Math.min(chunk.byteLength - done, batchBytes - this.#fill);
-      this.#view.set(chunk.subarray(done, done + n), this.#fill);
+      // Most chunks fit whole: copy them without making a view of a view first.
+      this.#view.set(n === chunk.byteLength ? chunk : chunk.subarray(done, done + n), this.#fill);
       this.#fill += n;
       done += n;
       if (this.#fill === batchBytes) this.#dispatch();
@@ -91,6 +92,7 @@ export class UploadSink {
     this.#buffer = null;
     this.#view = null;
     await this.#pending;
+    await this.#localWriter?.close();
     if (this.#error !== null) throw this.#error;
     if (this.#driver.buffersWrites && this.#localWriter === null) {
       // Every byte this request acknowledges must be in storage, readable by any replica.

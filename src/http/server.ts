@@ -47,6 +47,8 @@ export class HttpServer {
   readonly #options: ServerOptions;
   readonly #common: [string, string][];
   readonly #prefix: string;
+  /** `http.host`'s origin, parsed once; null to take it from each request's headers. */
+  readonly #configuredOrigin: string | null;
   #listenSocket: uws.us_listen_socket | null = null;
   #gateway: Gateway | null = null;
   #inFlight = 0;
@@ -55,6 +57,7 @@ export class HttpServer {
   constructor(options: ServerOptions) {
     this.#options = options;
     this.#prefix = options.http.prefix.replace(/\/$/, '');
+    this.#configuredOrigin = options.http.host === '' ? null : new URL(options.http.host).origin;
     this.#common = [['Docker-Distribution-API-Version', 'registry/2.0']];
     for (const [name, values] of Object.entries(options.http.headers)) {
       for (const value of values) this.#common.push([name, value]);
@@ -208,16 +211,14 @@ export class HttpServer {
 
   /** Base of `Location` URLs (configuration.md, `http.host` and `relativeurls`). */
   #urls(header: (name: string) => string | undefined): { baseUrl: string; origin: string } {
-    const { http } = this.#options;
-    let origin: string;
-    if (http.host !== '') {
-      origin = new URL(http.host).origin;
-    } else {
+    let origin = this.#configuredOrigin;
+    if (origin === null) {
       const proto = header('x-forwarded-proto')?.split(',')[0]?.trim() ?? 'http';
       const host = header('x-forwarded-host')?.split(',')[0]?.trim() ?? header('host');
       origin = `${proto}://${host ?? 'localhost'}`;
     }
-    return { baseUrl: http.relativeurls ? this.#prefix : `${origin}${this.#prefix}`, origin };
+    const relative = this.#options.http.relativeurls;
+    return { baseUrl: relative ? this.#prefix : `${origin}${this.#prefix}`, origin };
   }
 }
 
