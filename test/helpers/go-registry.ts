@@ -16,6 +16,10 @@ export interface GoRegistryOptions {
   extraConfig?: string;
   /** The `GET /v2/` status that means ready; default 200, 401 when `auth` is configured. */
   readyStatus?: number;
+  /** YAML lines of the `storage` section instead of the filesystem driver at `root`. */
+  storage?: string[];
+  /** Extra environment variables for the server process. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -42,8 +46,7 @@ export async function startGoRegistry(opts: GoRegistryOptions = {}): Promise<Run
     '  accesslog:',
     '    disabled: true',
     'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${JSON.stringify(root)}`,
+    ...(opts.storage ?? ['  filesystem:', `    rootdirectory: ${JSON.stringify(root)}`]),
     '  delete:',
     `    enabled: ${opts.deleteEnabled ?? true}`,
     'http:',
@@ -59,6 +62,7 @@ export async function startGoRegistry(opts: GoRegistryOptions = {}): Promise<Run
     command: binary,
     args: ['serve', configFile],
     ...(opts.readyStatus === undefined ? {} : { readyStatus: opts.readyStatus }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
     port,
     root,
     cleanup,

@@ -13,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
-import { launchRegistry, stopChild, type RunningServer } from './registry.js';
+import { stopChild, type RunningServer } from './registry.js';
 import { requireTool, run } from './tools.js';
 import { trackChild, trackDir, untrackDir } from './leftovers.js';
+import { startGoRegistry } from './go-registry.js';
 
 /** The Debian packages that provide the cluster's binaries. */
 const CEPH_PACKAGES = 'radosgw ceph-mon ceph-osd ceph-common';
@@ -249,44 +250,22 @@ export async function startGoRegistryOnS3(
   rgw: Radosgw,
   rootdirectory: string,
 ): Promise<RunningServer> {
-  const binary = requireTool('docker-registry', 'docker-registry');
-  const configDir = await mkdtemp(join(tmpdir(), 'berth-go-registry-s3-'));
-  const port = await freePort();
-  const config = [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  s3:',
-    `    region: ${rgw.region}`,
-    `    regionendpoint: ${rgw.endpoint}`,
-    `    bucket: ${rgw.bucket}`,
-    `    accesskey: ${rgw.accessKey}`,
-    `    secretkey: ${rgw.secretKey}`,
-    `    rootdirectory: ${JSON.stringify(rootdirectory)}`,
-    '    secure: false',
-    '    v4auth: true',
-    '  redirect:',
-    '    disable: true',
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '  secret: berth-e2e-fixed-test-secret',
-    '',
-  ].join('\n');
-  const configFile = join(configDir, 'config.yml');
-  await writeFile(configFile, config);
-  return launchRegistry({
-    name: 'Go registry on S3',
-    command: binary,
-    args: ['serve', configFile],
+  return startGoRegistry({
+    root: rootdirectory,
+    storage: [
+      '  s3:',
+      `    region: ${rgw.region}`,
+      `    regionendpoint: ${rgw.endpoint}`,
+      `    bucket: ${rgw.bucket}`,
+      `    accesskey: ${rgw.accessKey}`,
+      `    secretkey: ${rgw.secretKey}`,
+      `    rootdirectory: ${JSON.stringify(rootdirectory)}`,
+      '    secure: false',
+      '    v4auth: true',
+      '  redirect:',
+      '    disable: true',
+    ],
     // 2.8's AWS session panics when a custom CA bundle is set ("transport unsupported type").
     env: { AWS_CA_BUNDLE: '' },
-    port,
-    root: rootdirectory,
-    cleanup: [configDir],
   });
 }
