@@ -1,9 +1,11 @@
 /** The driver suite against the filesystem driver, plus its on-disk layout and limits. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { InvalidOffsetError, PathNotFoundError } from '../../src/drivers/driver.js';
 import { FilesystemDriver, TEMP_PREFIX } from '../../src/drivers/filesystem/index.js';
 import { runDriverSuite } from './driver-suite.js';
 
@@ -45,6 +47,31 @@ describe('filesystem storage driver on disk', () => {
     assert.equal((await driver.getContent(`${base}/tagfile`)).toString(), 'abc');
     assert.deepEqual((await driver.list(base)).sort(), [`${base}/_layers`, `${base}/tagfile`]);
     assert.equal((await driver.stat(`${base}/_layers`)).isDir, true);
+  });
+
+  test('getContent reads files of every size around its first read, written outside Berth', async () => {
+    const dir = join(root, 'sizes');
+    await mkdir(dir, { recursive: true });
+    for (const size of [0, 1, 8191, 8192, 16383, 16384, 16385, 32768, 300_001]) {
+      const bytes = randomBytes(size);
+      await writeFile(join(dir, `f${size}`), bytes);
+      const read = await driver.getContent(`/sizes/f${size}`);
+      assert.equal(read.length, size);
+      assert.ok(read.equals(bytes), `content of a ${size}-byte file`);
+    }
+    await assert.rejects(driver.getContent('/sizes'), PathNotFoundError);
+    await assert.rejects(driver.getContent('/sizes/none'), PathNotFoundError);
+  });
+
+  test('a reader over a directory is not found and leaves no descriptor open', async () => {
+    await mkdir(join(root, 'adir'), { recursive: true });
+    await writeFile(join(root, 'adir', 'one'), 'x');
+    const before = (await readdir('/proc/self/fd')).length;
+    for (let i = 0; i < 50; i++) {
+      await assert.rejects(driver.reader('/adir'), PathNotFoundError);
+      await assert.rejects(driver.reader('/adir/one', 5), InvalidOffsetError);
+    }
+    assert.ok((await readdir('/proc/self/fd')).length <= before + 2);
   });
 
   test('a failed putContent leaves no temp file behind', async () => {

@@ -5,8 +5,9 @@
  * as the reference does.
  */
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
@@ -14,6 +15,7 @@ import { InvalidOffsetError, PathNotFoundError } from '../driver.js';
 import { checkPath, childPath } from '../paths.js';
 import { errnoCode, isMissing } from './errno.js';
 import { Gate } from './gate.js';
+import { closeQuietly, lstatPath, openForReading, readWhole, statPath } from './syscalls.js';
 import { FsFileWriter } from './writer.js';
 
 const NAME = 'filesystem';
@@ -78,7 +80,7 @@ export class FilesystemDriver implements StorageDriver {
     checkPath(path, NAME);
     await this.gate.enter();
     try {
-      return await readFile(this.osPath(path));
+      return await readWhole(this.osPath(path));
     } catch (err) {
       throw notFoundFor(err, path, true);
     } finally {
@@ -131,26 +133,29 @@ export class FilesystemDriver implements StorageDriver {
     if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
       throw new InvalidOffsetError(path, end, NAME);
     }
-    let handle: FileHandle | undefined;
+    let fd: number | undefined;
     await this.gate.enter();
     try {
-      handle = await open(this.osPath(path), 'r');
-      const info = await handle.stat();
+      const file = this.osPath(path);
+      const opened = await openForReading(file);
+      fd = opened.fd;
+      const { info } = opened;
       if (info.isDirectory()) throw new PathNotFoundError(path, NAME);
       if (start > info.size) throw new InvalidOffsetError(path, start, NAME);
       if (start === info.size || end === start) return emptyStream();
       // Node's `end` is inclusive; the contract's is exclusive.
-      const stream = handle.createReadStream({
+      const stream = createReadStream(file, {
+        fd,
         start,
         end: end === undefined ? Infinity : end - 1,
         highWaterMark: READ_CHUNK,
       });
-      handle = undefined;
+      fd = undefined;
       return stream;
     } catch (err) {
       throw notFoundFor(err, path, false);
     } finally {
-      if (handle !== undefined) await handle.close().catch(() => undefined);
+      if (fd !== undefined) await closeQuietly(fd);
       this.gate.leave();
     }
   }
@@ -181,7 +186,7 @@ export class FilesystemDriver implements StorageDriver {
     checkPath(path, NAME, true);
     await this.gate.enter();
     try {
-      const info = await stat(this.osPath(path));
+      const info = await statPath(this.osPath(path));
       const isDir = info.isDirectory();
       return { path, size: isDir ? 0 : info.size, modTime: info.mtime, isDir };
     } catch (err) {
@@ -287,7 +292,7 @@ function notFoundFor(err: unknown, path: string, isDirToo: boolean): unknown {
 /** Whether anything (even a dangling link) is at `file`; errors other than absence throw. */
 async function exists(file: string): Promise<boolean> {
   try {
-    await lstat(file);
+    await lstatPath(file);
     return true;
   } catch (err) {
     if (isMissing(err)) return false;
