@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
 import { normaliseFirst } from '../../src/http/request-line.js';
+import { pushBlob, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 const rows: [string, string, string | null][] = [
   [
@@ -40,4 +43,52 @@ describe('the gateway first-line check', () => {
       assert.equal(out === null ? null : out.toString('latin1'), expected);
     });
   }
+});
+
+describe('the gateway copying a connection through to uWebSockets.js', () => {
+  let registry: TestRegistry;
+  let blob: Buffer;
+  let digest = '';
+  before(async () => {
+    registry = await startTestRegistry();
+    blob = randomBytes(24 * 1024 * 1024 + 123);
+    digest = await pushBlob(registry.url, 'gw/big', blob);
+  });
+  after(() => registry.stop());
+
+  /** GETs the blob, stalling the reader now and then so that the gateway must hold back. */
+  const slowGet = (stalls: number): Promise<{ status: number; digest: string; length: number }> =>
+    new Promise((resolve, reject) => {
+      const url = `${registry.url}/v2/gw/big/blobs/${digest}`;
+      http
+        .get(url, (res) => {
+          const hash = createHash('sha256');
+          let length = 0;
+          let chunks = 0;
+          res.on('data', (chunk: Buffer) => {
+            hash.update(chunk);
+            length += chunk.length;
+            if (++chunks % Math.max(1, Math.floor(400 / stalls)) === 0) {
+              res.pause();
+              setTimeout(() => res.resume(), 5);
+            }
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              digest: `sha256:${hash.digest('hex')}`,
+              length,
+            }),
+          );
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+
+  test('a large blob read slowly by several clients at once arrives intact', async () => {
+    const results = await Promise.all([slowGet(40), slowGet(10), slowGet(1), slowGet(80)]);
+    for (const result of results) {
+      assert.deepEqual(result, { status: 200, digest, length: blob.length });
+    }
+  });
 });
