@@ -8,7 +8,7 @@ import type { ApiRequest } from './types.js';
 /** One page of a sorted list, and the `Link` header value when more remain. */
 export function page(
   req: ApiRequest,
-  sorted: string[],
+  sorted: readonly string[],
   defaultLimit: number,
 ): { items: string[]; link: string | null } {
   const nText = req.query.get('n');

@@ -20,6 +20,7 @@ import {
   type ManifestPolicy,
 } from './manifest-policy.js';
 import { addReferrer, removeReferrer } from './referrers.js';
+import { TagListCache } from './tag-list-cache.js';
 import {
   blobDataPath,
   repositoryPath,
@@ -106,6 +107,7 @@ function checkSchema1Claims(
 
 export class ManifestStore {
   readonly #cache = new ManifestCache(64 << 20);
+  readonly #tagLists = new TagListCache();
 
   constructor(
     readonly driver: StorageDriver,
@@ -213,6 +215,7 @@ export class ManifestStore {
 
   /** Points a tag at a digest: the index link first, then `current`, the visible step. */
   async tag(name: string, tag: string, digest: Digest): Promise<void> {
+    this.#tagLists.forget(name);
     await writeLink(this.driver, tagIndexLinkPath(name, tag, digest), digest);
     await writeLink(this.driver, tagCurrentLinkPath(name, tag), digest);
   }
@@ -222,6 +225,7 @@ export class ManifestStore {
    * Throws `MANIFEST_UNKNOWN` when there is nothing to delete.
    */
   async delete(name: string, reference: string): Promise<void> {
+    this.#tagLists.forget(name);
     const asDigest = tryParseDigest(reference);
     if (asDigest === null) {
       if (reference.includes(':')) parseDigest(reference);
@@ -244,13 +248,27 @@ export class ManifestStore {
    * The repository's tags, sorted. Throws `NAME_UNKNOWN` when the repository does not
    * exist; a repository with no tags gives an empty list.
    */
-  async tags(name: string): Promise<string[]> {
-    const children = await orNull(this.driver.list(tagsPath(name)));
+  async tags(name: string): Promise<readonly string[]> {
+    const folder = tagsPath(name);
+    // With folder times, a list kept from an earlier request is served after one stat.
+    let modTime: number | null = null;
+    const statAt = Date.now();
+    if (this.driver.folderTimes) {
+      const info = await orNull(this.driver.stat(folder));
+      if (info?.isDir === true) {
+        modTime = info.modTime.getTime();
+        const kept = this.#tagLists.get(name, modTime);
+        if (kept !== undefined) return kept;
+      }
+    }
+    const children = await orNull(this.driver.list(folder));
     if (children === null) {
       const repo = await orNull(this.driver.stat(repositoryPath(name)));
       if (repo === null) throw new RegistryError('NAME_UNKNOWN', { name });
       return [];
     }
-    return children.map((path) => path.slice(path.lastIndexOf('/') + 1)).sort();
+    const tags = children.map((path) => path.slice(path.lastIndexOf('/') + 1)).sort();
+    if (modTime !== null) this.#tagLists.set(name, modTime, statAt, tags);
+    return tags;
   }
 }

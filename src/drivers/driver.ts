@@ -50,6 +50,12 @@ export interface StorageDriver {
    * every request, so that every byte it acknowledged is in storage for any replica.
    */
   readonly buffersWrites: boolean;
+  /**
+   * Whether `stat` of a folder gives a time that changes whenever a child is added or
+   * removed (a POSIX directory's mtime), so that a listing can be kept and checked against
+   * it (core/tag-list-cache.ts). Object stores have no such time.
+   */
+  readonly folderTimes: boolean;
 
   /** The whole content of a file. Throws `PathNotFoundError`. */
   getContent(path: string): Promise<Buffer>;

@@ -53,6 +53,8 @@ export class FilesystemDriver implements StorageDriver {
   readonly name = NAME;
   readonly sharedAcrossThreads = true;
   readonly buffersWrites = false;
+  /** A directory's mtime changes with every entry added or removed. */
+  readonly folderTimes = true;
   /** The absolute root directory. */
   readonly rootDirectory: string;
   /** `rootDirectory` without a trailing slash (empty for `/`), for joining driver paths. */

@@ -46,6 +46,8 @@ export class InMemoryDriver implements StorageDriver {
   readonly name = NAME;
   readonly sharedAcrossThreads = false;
   readonly buffersWrites = false;
+  /** Adding or removing a child stamps its folder with the time. */
+  readonly folderTimes = true;
   private readonly root: MemDir = newDir();
 
   async getContent(path: string): Promise<Buffer> {

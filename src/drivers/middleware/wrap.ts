@@ -13,6 +13,7 @@ export class RedirectingDriver implements StorageDriver {
   readonly name: string;
   readonly sharedAcrossThreads: boolean;
   readonly buffersWrites: boolean;
+  readonly folderTimes: boolean;
 
   constructor(
     readonly base: StorageDriver,
@@ -21,6 +22,7 @@ export class RedirectingDriver implements StorageDriver {
     this.name = base.name;
     this.sharedAcrossThreads = base.sharedAcrossThreads;
     this.buffersWrites = base.buffersWrites;
+    this.folderTimes = base.folderTimes;
   }
 
   getContent(path: string): Promise<Buffer> {

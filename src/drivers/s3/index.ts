@@ -47,6 +47,8 @@ export class S3Driver implements StorageDriver {
   readonly name = NAME;
   readonly sharedAcrossThreads = true;
   readonly buffersWrites = true;
+  /** Folders are key prefixes, with no time of their own. */
+  readonly folderTimes = false;
   readonly #params: S3DriverParams;
   readonly #redirect: boolean;
   #storage: Promise<S3Storage> | undefined;
