@@ -50,7 +50,9 @@ export class UploadStore {
   async start(name: string): Promise<{ uuid: string; startedAt: string }> {
     const uuid = randomUUID();
     const startedAt = new Date().toISOString();
-    await this.driver.putContent(uploadStartedAtPath(name, uuid), startedAt);
+    // Not synced: a crash loses the upload's bytes too (they are synced only when it
+    // completes), and the purge ages a folder with an unreadable `startedat` by its data.
+    await this.driver.putContent(uploadStartedAtPath(name, uuid), startedAt, false);
     return { uuid, startedAt };
   }
 

@@ -59,8 +59,12 @@ export interface StorageDriver {
 
   /** The whole content of a file. Throws `PathNotFoundError`. */
   getContent(path: string): Promise<Buffer>;
-  /** Writes a whole file atomically: readers see the old content or the new, never a part. */
-  putContent(path: string, content: Uint8Array | string): Promise<void>;
+  /**
+   * Writes a whole file atomically: readers see the old content or the new, never a part.
+   * Durable when it resolves, unless `durable` is false: then a crash may lose the write
+   * (never half of it), for state that is worthless after a crash anyway.
+   */
+  putContent(path: string, content: Uint8Array | string, durable?: boolean): Promise<void>;
   /**
    * A stream of `[start, end)` of a file (to its end when `end` is omitted).
    * Throws `PathNotFoundError`; a `start` past the end gives `InvalidOffsetError`.

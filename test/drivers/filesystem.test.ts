@@ -1,7 +1,8 @@
 /** The driver suite against the filesystem driver, plus its on-disk layout and limits. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -37,6 +38,56 @@ describe('filesystem storage driver on disk', () => {
     assert.deepEqual(await readFile(join(dir, 'link')), bytes);
     assert.deepEqual(await readdir(dir), ['link']);
     assert.deepEqual(await readdir(root), ['docker']);
+  });
+
+  /** Counts `fsync`s and `fdatasync`s made through fs/promises file handles during `run`. */
+  const countSyncs = async (run: () => Promise<void>): Promise<{ sync: number; data: number }> => {
+    const handle = await open(root, 'r');
+    const proto = Object.getPrototypeOf(handle) as FileHandle;
+    await handle.close();
+    // Taken off the prototype to be put back; always called with a handle as `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const { sync, datasync } = proto;
+    const counts = { sync: 0, data: 0 };
+    proto.sync = function (this: FileHandle) {
+      counts.sync++;
+      return sync.call(this);
+    };
+    proto.datasync = function (this: FileHandle) {
+      counts.data++;
+      return datasync.call(this);
+    };
+    try {
+      await run();
+    } finally {
+      proto.sync = sync;
+      proto.datasync = datasync;
+    }
+    return counts;
+  };
+
+  test('putContent syncs the data, its folder and the parent of every folder it created', async () => {
+    await mkdir(join(root, 'sync'));
+    // Creates /sync/a and /sync/a/b: the new names live in /sync and /sync/a, the file in b.
+    const counts = await countSyncs(() => driver.putContent('/sync/a/b/link', 'x'));
+    assert.deepEqual(counts, { sync: 3, data: 1 });
+    const again = await countSyncs(() => driver.putContent('/sync/a/b/link', 'y'));
+    assert.deepEqual(again, { sync: 1, data: 1 });
+  });
+
+  test('putContent that need not be durable syncs nothing and is still whole', async () => {
+    const counts = await countSyncs(() => driver.putContent('/nosync/x/startedat', 'now', false));
+    assert.deepEqual(counts, { sync: 0, data: 0 });
+    assert.equal(await readFile(join(root, 'nosync', 'x', 'startedat'), 'utf8'), 'now');
+    assert.deepEqual(await readdir(join(root, 'nosync', 'x')), ['startedat']);
+  });
+
+  test('a move into new folders syncs the target folder and the parents of the new ones', async () => {
+    await driver.putContent('/mv/upload/data', 'blob');
+    // New: blobs, ab and abcd, named in mv, blobs and ab; the file is named in abcd.
+    const counts = await countSyncs(() => driver.move('/mv/upload/data', '/mv/blobs/ab/abcd/data'));
+    assert.deepEqual(counts, { sync: 4, data: 0 });
+    assert.equal(await readFile(join(root, 'mv', 'blobs', 'ab', 'abcd', 'data'), 'utf8'), 'blob');
   });
 
   test('files written straight to disk (as the reference registry does) are served', async () => {

@@ -93,9 +93,11 @@ export class FilesystemDriver implements StorageDriver {
   /**
    * Writes a sibling temporary file, `fdatasync`s it, renames it over the target (the one
    * atomic step) and then syncs the directory so the new name survives a crash, as the
-   * reference does. On any failure the temporary file is removed.
+   * reference does, together with the parents of any directory it had to create. With
+   * `durable` false (state that a crash may lose, such as an upload's start time) nothing
+   * is synced: the rename is still atomic. On any failure the temporary file is removed.
    */
-  async putContent(path: string, content: Uint8Array | string): Promise<void> {
+  async putContent(path: string, content: Uint8Array | string, durable = true): Promise<void> {
     checkPath(path, NAME);
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     const target = this.osPath(path);
@@ -104,15 +106,15 @@ export class FilesystemDriver implements StorageDriver {
     await this.gate.enter();
     try {
       // `wx`: never adopt a file someone else created under the same random name.
-      const handle = await openCreating(temp, 'wx');
+      const { handle, created } = await openCreating(temp, 'wx');
       try {
         await handle.writeFile(data);
-        await handle.datasync();
+        if (durable) await handle.datasync();
       } finally {
         await handle.close();
       }
       await rename(temp, target);
-      await syncDir(dir);
+      if (durable) await syncDirs(dir, created);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       throw err;
@@ -168,7 +170,7 @@ export class FilesystemDriver implements StorageDriver {
     const file = this.osPath(path);
     await this.gate.enter();
     try {
-      const handle = await openCreating(file, append ? 'a' : 'w');
+      const { handle } = await openCreating(file, append ? 'a' : 'w');
       let size = 0;
       if (append) {
         try {
@@ -220,6 +222,9 @@ export class FilesystemDriver implements StorageDriver {
   /**
    * `rename(2)`, which replaces `dest` atomically. The destination's parents are created
    * only when the first attempt shows they are missing, which saves a `mkdir` per move.
+   * Then the destination's directory is synced, and with it (at once, not one after the
+   * other) the parents of the directories just created, so that the blob a client is told
+   * about next survives a crash.
    */
   async move(source: string, dest: string): Promise<void> {
     checkPath(source, NAME);
@@ -228,29 +233,29 @@ export class FilesystemDriver implements StorageDriver {
     const to = this.osPath(dest);
     await this.gate.enter();
     try {
-      await this.#rename(source, from, to);
-      // A moved blob is acknowledged to the client next: the new name must survive a crash.
-      await syncDir(dirname(to));
+      const created = await this.#rename(source, from, to);
+      await syncDirs(dirname(to), created);
     } finally {
       this.gate.leave();
     }
   }
 
-  async #rename(source: string, from: string, to: string): Promise<void> {
+  /** Renames; returns the directories it had to create for `to`, outermost first. */
+  async #rename(source: string, from: string, to: string): Promise<string[]> {
     try {
       await rename(from, to);
+      return [];
     } catch (err) {
       if (!isMissing(err)) throw err;
       // ENOENT/ENOTDIR may be about either side: a missing source is the caller's error.
       if (!(await exists(from))) throw new PathNotFoundError(source, NAME);
       if (errnoCode(err) !== 'ENOENT') throw err;
-      await makeDirs(dirname(to));
+      const created = await makeDirs(dirname(to));
       // Failing now means the source vanished in between (a concurrent move or delete).
       await rename(from, to).catch((retryErr: unknown) => {
         throw notFoundFor(retryErr, source, false);
       });
-      // The folder was new: its own name must reach the disk too.
-      await syncDir(dirname(dirname(to)));
+      return created;
     }
   }
 
@@ -302,34 +307,58 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Opens `file` with `flags`, creating its parent directories when they are missing. */
-async function openCreating(file: string, flags: string): Promise<FileHandle> {
+/**
+ * Opens `file` with `flags`, creating its parent directories when they are missing; also
+ * returns the directories it created, outermost first.
+ */
+async function openCreating(
+  file: string,
+  flags: string,
+): Promise<{ handle: FileHandle; created: string[] }> {
   try {
-    return await open(file, flags);
+    return { handle: await open(file, flags), created: [] };
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-  await makeDirs(dirname(file));
-  return open(file, flags);
+  const created = await makeDirs(dirname(file));
+  return { handle: await open(file, flags), created };
 }
 
 /**
- * `mkdir -p`, one level at a time. Node's `mkdir({ recursive: true })` can spin forever
- * where a parent can never be created (a root under /proc was seen looping at 100% CPU);
- * this gives up with the error once it reaches a parent that cannot exist.
+ * `mkdir -p`, one level at a time; returns the directories this call created, outermost
+ * first (none when another caller created them meanwhile). Node's `mkdir({ recursive:
+ * true })` can spin forever where a parent can never be created (a root under /proc was
+ * seen looping at 100% CPU); this gives up with the error once it reaches a parent that
+ * cannot exist.
  */
-async function makeDirs(dir: string, depth = 0): Promise<void> {
+async function makeDirs(dir: string, depth = 0): Promise<string[]> {
   try {
     await mkdir(dir);
+    return [dir];
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'EEXIST') return;
+    if (code === 'EEXIST') return [];
     if (code !== 'ENOENT' || depth > 64 || dirname(dir) === dir) throw err;
-    await makeDirs(dirname(dir), depth + 1);
-    await mkdir(dir).catch((again: unknown) => {
+    const above = await makeDirs(dirname(dir), depth + 1);
+    try {
+      await mkdir(dir);
+      return [...above, dir];
+    } catch (again) {
       if (errnoCode(again) !== 'EEXIST') throw again;
-    });
+      return above;
+    }
   }
+}
+
+/**
+ * `fsync`s `dir` (where a name was just added) and the parent of each directory in
+ * `created` (where their names were added), all at once: on a journalling file system
+ * concurrent syncs join one commit, so they cost about one sync's wait.
+ */
+async function syncDirs(dir: string, created: readonly string[]): Promise<void> {
+  if (created.length === 0) return syncDir(dir);
+  const dirs = new Set([dir, ...created.map((d) => dirname(d))]);
+  await Promise.all([...dirs].map(syncDir));
 }
 
 /** `fsync`s a directory so that a rename in it is durable. */

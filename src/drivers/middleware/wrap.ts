@@ -29,8 +29,8 @@ export class RedirectingDriver implements StorageDriver {
     return this.base.getContent(path);
   }
 
-  putContent(path: string, content: Uint8Array | string): Promise<void> {
-    return this.base.putContent(path, content);
+  putContent(path: string, content: Uint8Array | string, durable?: boolean): Promise<void> {
+    return this.base.putContent(path, content, durable);
   }
 
   reader(path: string, start?: number, end?: number): Promise<Readable> {
