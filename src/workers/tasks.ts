@@ -8,6 +8,7 @@
  * restarted, idle state dropped, upload begun on another replica), the state is rebuilt by
  * re-reading the bytes already stored, as the reference registry does.
  */
+import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { createDriver } from '../drivers/factory.js';
@@ -30,6 +31,7 @@ import type {
   TaskFailure,
   TaskResult,
 } from './messages.js';
+import { WORKER_NICE } from './messages.js';
 
 /** What the main thread passes to every worker: the storage driver to build. */
 export interface WorkerConfig {
@@ -38,6 +40,14 @@ export interface WorkerConfig {
 }
 
 const config = workerData as WorkerConfig;
+
+// Bulk work (hashing and writing blob bytes) yields the CPU to the main thread and the
+// gateway, which answer the small requests (see WORKER_NICE).
+try {
+  setPriority(WORKER_NICE);
+} catch {
+  // Refused (a sandbox without the call): the worker runs at the process's priority.
+}
 const driver: StorageDriver = createDriver(config.driver, config.parameters);
 
 interface UploadState {
