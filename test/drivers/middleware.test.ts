@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InMemoryDriver } from '../../src/drivers/inmemory/index.js';
 import { applyStorageMiddleware } from '../../src/drivers/middleware/index.js';
+import {
+  DEFAULT_IP_RANGES_URL,
+  parseCloudfrontOptions,
+} from '../../src/drivers/middleware/options.js';
 import { descriptor, pushBlob, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 const blobPath = '/docker/registry/v2/blobs/sha256/ab/abcd/data';
@@ -82,6 +86,40 @@ describe('storage middleware', () => {
     assert.throws(
       () => applyStorageMiddleware(new InMemoryDriver(), [{ name: 'redirect', options: {} }]),
       /baseurl/,
+    );
+  });
+});
+
+describe('cloudfront options', () => {
+  const required = { baseurl: 'https://d.test/', privatekey: '/k.pem', keypairid: 'K' };
+
+  test('default to no IP filter, a 12 hour update period and the AWS ranges URL', () => {
+    const options = parseCloudfrontOptions(required);
+    assert.equal(options.ipfilteredby, 'none');
+    assert.equal(options.updatefrequencyMs, 12 * 3_600_000);
+    assert.equal(options.iprangesurl, DEFAULT_IP_RANGES_URL);
+    assert.equal(options.durationMs, 20 * 60_000);
+  });
+
+  test('read regions from a comma-separated string or a list, lowercased', () => {
+    const text = { ...required, ipfilteredby: 'awsregion', awsregion: ' US-East-1, eu-west-1,' };
+    assert.deepEqual(parseCloudfrontOptions(text).awsregion, ['us-east-1', 'eu-west-1']);
+    const list = { ...required, ipfilteredby: 'awsregion', awsregion: ['ap-south-1'] };
+    assert.deepEqual(parseCloudfrontOptions(list).awsregion, ['ap-south-1']);
+  });
+
+  test('take the misspelt updatefrenquency of earlier reference releases', () => {
+    const options = { ...required, ipfilteredby: 'aws', updatefrenquency: '90m' };
+    assert.equal(parseCloudfrontOptions(options).updatefrequencyMs, 90 * 60_000);
+  });
+
+  test('an unreadable private key is refused when the middleware is built', () => {
+    assert.throws(
+      () =>
+        applyStorageMiddleware(new InMemoryDriver(), [
+          { name: 'cloudfront', options: { ...required, privatekey: '/nonexistent/cf.pem' } },
+        ]),
+      /middleware cloudfront: privatekey: cannot read \/nonexistent\/cf\.pem/,
     );
   });
 });
