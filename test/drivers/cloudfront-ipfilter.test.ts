@@ -187,6 +187,26 @@ describe('AWS IP ranges', () => {
     assert.deepEqual(warnings, ['aws ip ranges: unreadable prefixes skipped']);
   });
 
+  test('short prefixes match across first bytes and groups, repeated ones count once', async () => {
+    server.reply = (res) =>
+      server.json(res, {
+        prefixes: [
+          { ip_prefix: '64.0.0.0/3', region: 'us-east-1' },
+          { ip_prefix: '192.0.2.0/24', region: 'us-east-1', service: 'AMAZON' },
+          { ip_prefix: '192.0.2.0/24', region: 'us-east-1', service: 'EC2' },
+        ],
+        ipv6_prefixes: [{ ipv6_prefix: '2400::/6', region: 'us-east-1' }],
+      });
+    const { ranges: r } = ranges();
+    assert.equal(await r.refresh(), true);
+    for (const ip of ['64.1.1.1', '95.255.0.1', '192.0.2.200', '2400::1', '27ff:ffff::1']) {
+      assert.equal(r.contains(ip), true, ip);
+    }
+    for (const ip of ['96.0.0.1', '63.255.255.255', '2800::1', '23ff::1']) {
+      assert.equal(r.contains(ip), false, ip);
+    }
+  });
+
   test('start fetches at once and every update period, stop ends it', async () => {
     const { ranges: r } = ranges([], { updateMs: 50 });
     const before = server.requests;
