@@ -47,10 +47,12 @@ export async function startRegistry(
   for (const warning of options.warnings ?? []) log.warn(warning);
 
   const { driver: driverName, parameters } = config.storage;
-  const driver = applyStorageMiddleware(
+  const middleware = applyStorageMiddleware(
     createDriver(driverName, parameters),
     config.storage.middleware,
+    log,
   );
+  const { driver } = middleware;
   const pool = await WorkerPool.create({ driver: driverName, parameters }, options.shards);
   const policy = compilePolicy(config.manifests);
   let blobCache;
@@ -91,12 +93,14 @@ export async function startRegistry(
     throw err;
   }
   log.info({ addr: config.http.addr, port, driver: driverName }, 'listening');
+  middleware.start();
   const stopPurge = startPurging(config, driver, log);
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopPurge();
+      middleware.stop();
       const left = await server.drain(config.http.draintimeoutMs || defaultDrainMs);
       if (left > 0) log.warn({ requests: left }, 'drain timed out; closing connections');
       await server.close();

@@ -58,7 +58,8 @@ export async function getBlob(
   const head = req.method === 'HEAD';
 
   if (!ctx.redirectDisabled) {
-    const url = await ctx.registry.blobs.redirectURL(head ? 'HEAD' : 'GET', digest);
+    const method = head ? 'HEAD' : 'GET';
+    const url = await ctx.registry.blobs.redirectURL(method, digest, req.remoteIp());
     if (url !== null) return { status: 307, headers: { ...headers, Location: url }, logFields };
   }
   if (req.header('if-none-match') === headers['ETag']) {

@@ -42,6 +42,13 @@ export interface ApiRequest {
   readonly origin: string;
   /** The configured path prefix without its trailing slash ('' when none). */
   readonly pathPrefix: string;
+  /**
+   * The client's IP address as the reference registry reads it: the first entry of
+   * `X-Forwarded-For`, else `X-Real-IP`, else the peer's address (through the gateway, the
+   * client's own). Read on demand, so call it before the reply is returned; '' once the
+   * client has gone.
+   */
+  remoteIp(): string;
 }
 
 /** What a handler answers. Exactly one of `body`, `stream` or `contentLength` applies. */

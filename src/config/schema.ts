@@ -13,6 +13,7 @@ import {
   cacheSectionSchema,
   redisSectionSchema,
 } from '../core/cache/settings.js';
+import { checkMiddlewareOptions, MiddlewareOptionError } from '../drivers/middleware/options.js';
 import { parseS3Params } from '../drivers/s3/params.js';
 import { parseGoDuration } from './duration.js';
 import {
@@ -377,7 +378,9 @@ const validationSchema = section({
 
 /**
  * `middleware`: storage middleware (redirect, cloudfront) is applied around the driver;
- * registry and repository middleware, plugins of the Go registry, cannot exist here.
+ * registry and repository middleware, plugins of the Go registry, cannot exist here. Each
+ * storage middleware's options are checked by the middleware's own parser, whose problems
+ * name the option (`middleware.storage.0.options.ipfilteredby: ...`).
  */
 const middlewareSchema = section({
   registry: refused('middleware.registry', []),
@@ -389,7 +392,19 @@ const middlewareSchema = section({
           name: z.string({ error: 'expected a middleware name' }),
           options: z.preprocess(dropNulls, z.record(z.string(), z.unknown())).optional(),
         })
-        .strict(),
+        .strict()
+        .superRefine(({ name, options }, ctx) => {
+          try {
+            checkMiddlewareOptions(name, options ?? {});
+          } catch (err) {
+            const bad = err instanceof MiddlewareOptionError;
+            ctx.addIssue({
+              code: 'custom',
+              path: bad ? ['options', err.key] : ['name'],
+              message: bad ? err.problem : err instanceof Error ? err.message : String(err),
+            });
+          }
+        }),
       { error: 'expected a list of {name, options}' },
     )
     .optional(),

@@ -77,9 +77,16 @@ export class BlobStore {
     return this.driver.reader(blobDataPath(digest), start, end);
   }
 
-  /** A URL the client may fetch the blob from instead, when the driver offers one. */
-  async redirectURL(method: 'GET' | 'HEAD', digest: Digest): Promise<string | null> {
-    return this.driver.redirectURL(method, blobDataPath(digest));
+  /**
+   * A URL the client may fetch the blob from instead, when the driver offers one. `clientIp`
+   * is the requesting client's address, for middleware that answers by it.
+   */
+  async redirectURL(
+    method: 'GET' | 'HEAD',
+    digest: Digest,
+    clientIp?: string,
+  ): Promise<string | null> {
+    return this.driver.redirectURL(method, blobDataPath(digest), clientIp);
   }
 
   /** Puts a blob whose data exists into a repository. */

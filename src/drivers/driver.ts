@@ -80,8 +80,12 @@ export interface StorageDriver {
   move(source: string, dest: string): Promise<void>;
   /** Removes a file or a whole directory tree. Throws `PathNotFoundError`. */
   delete(path: string): Promise<void>;
-  /** A URL the client can fetch the content from directly, or null when not supported. */
-  redirectURL(method: 'GET' | 'HEAD', path: string): Promise<string | null>;
+  /**
+   * A URL the client can fetch the content from directly, or null when not supported.
+   * `clientIp` is the address of the client that will follow the URL, when known; drivers
+   * ignore it, storage middleware may choose the URL by it (cloudfront's `ipfilteredby`).
+   */
+  redirectURL(method: 'GET' | 'HEAD', path: string, clientIp?: string): Promise<string | null>;
 }
 
 /** Parameters of a driver, as in its section of the configuration. */

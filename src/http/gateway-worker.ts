@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { proxyV2Header } from './proxy-protocol.js';
 import { badRequest, normaliseFirst } from './request-line.js';
 
 /** What the main thread passes in. */
@@ -24,6 +25,18 @@ const tlsAnswer =
 
 const sockets = new Set<net.Socket>();
 
+/**
+ * `head` (the client's first bytes, or null) after a PROXY protocol v2 header naming the
+ * client's address, so that uWS reports the client rather than this thread's loopback
+ * connection (`getProxiedRemoteAddressAsText`).
+ */
+function withClientAddress(client: net.Socket, head: Buffer | null): Buffer | null {
+  if (head === null) return null;
+  const source = { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 };
+  const dest = { address: client.localAddress ?? '', port: client.localPort ?? 0 };
+  return Buffer.concat([proxyV2Header(source, dest), head]);
+}
+
 const server = net.createServer({ noDelay: true }, (client) => {
   sockets.add(client);
   client.on('close', () => sockets.delete(client));
@@ -33,7 +46,7 @@ const server = net.createServer({ noDelay: true }, (client) => {
       client.end(tlsAnswer);
       return;
     }
-    const head = normaliseFirst(first);
+    const head = withClientAddress(client, normaliseFirst(first));
     if (head === null) {
       client.end(badRequest);
       return;

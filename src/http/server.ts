@@ -15,6 +15,7 @@ import type { HttpConfig } from '../config/types.js';
 import { RegistryError } from '../errors/registry-error.js';
 import { logRequest } from '../log/request-log.js';
 import { UwsBody } from './body.js';
+import { clientIp } from './client-ip.js';
 import { Gateway } from './gateway.js';
 import { sendReply, type ResponseState } from './reply.js';
 
@@ -163,6 +164,7 @@ export class HttpServer {
     const reqId = randomUUID();
     const log = this.#options.log.child({ reqId });
     const path = url.startsWith(this.#prefix) ? url.slice(this.#prefix.length) : '';
+    let remoteIp: string | undefined;
     const request: ApiRequest = {
       method,
       path,
@@ -174,6 +176,7 @@ export class HttpServer {
       headerValues: (name) => headers.get(name) ?? [],
       ...this.#urls(first),
       pathPrefix: this.#prefix,
+      remoteIp: () => (remoteIp ??= clientIp(first, () => this.#peerAddress(res, state))),
     };
 
     let errorCode: { code: string; cause?: unknown } | undefined;
@@ -202,6 +205,20 @@ export class HttpServer {
       errorCode = { code: failure.code, ...(failure.code === 'UNKNOWN' ? { cause: err } : {}) };
       finish(errorReply(failure));
     });
+  }
+
+  /**
+   * The peer's IP address: through the gateway, the client's, which the gateway passes in a
+   * PROXY protocol header (gateway-worker.ts); '' once the request was aborted, when uWS
+   * no longer lets the response be read.
+   */
+  #peerAddress(res: uws.HttpResponse, state: ResponseState): string {
+    if (state.aborted) return '';
+    if (this.#gateway !== null) {
+      const proxied = Buffer.from(res.getProxiedRemoteAddressAsText()).toString('latin1');
+      if (proxied !== '') return proxied;
+    }
+    return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
   }
 
   #requestDone(): void {

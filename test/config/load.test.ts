@@ -364,3 +364,65 @@ test('an auth section that configures nothing warns that the registry is open', 
   assert.equal(config.auth, null);
   assert.ok(warnings.some((w) => w.startsWith('auth: no access controller configured')));
 });
+
+/** A `middleware.storage` list of one cloudfront entry with `extra` options, as YAML. */
+function cloudfrontConfig(extra: string): string {
+  return (
+    `${MINIMAL}middleware:\n  storage:\n    - name: cloudfront\n      options:\n` +
+    '        baseurl: https://d111.cf.test/\n        privatekey: /keys/cf.pem\n' +
+    `        keypairid: KP1\n${extra}`
+  );
+}
+
+test('cloudfront IP filter options are accepted as the reference writes them', async () => {
+  const ok = [
+    '        ipfilteredby: aws\n',
+    '        ipfilteredby: none\n',
+    '        ipfilteredby: " AWSRegion "\n        awsregion: us-east-1, use-east-2\n',
+    '        ipfilteredby: awsregion\n        awsregion: [us-east-1, eu-west-1]\n',
+    '        ipfilteredby: aws\n        updatefrequency: 30m\n' +
+      '        iprangesurl: http://127.0.0.1:8080/ip-ranges.json\n',
+    '        ipfilteredby: aws\n        updatefrenquency: 1h\n',
+  ];
+  for (const extra of ok) {
+    const { config } = await loadConfig(await writeConfig(cloudfrontConfig(extra)), {}, CWD);
+    assert.equal(config.storage.middleware[0]?.name, 'cloudfront', extra);
+  }
+});
+
+test('bad cloudfront and middleware options are ConfigErrors naming the option', async () => {
+  const key = 'middleware.storage.0.options';
+  const cases: [string, string][] = [
+    [
+      '        ipfilteredby: gcp\n',
+      `${key}.ipfilteredby: expected none, aws or awsregion, got gcp`,
+    ],
+    ['        ipfilteredby: [aws]\n', `${key}.ipfilteredby: expected none, aws or awsregion`],
+    ['        ipfilteredby: awsregion\n', `${key}.awsregion: required with ipfilteredby awsregion`],
+    ['        ipfilteredby: awsregion\n        awsregion: ""\n', `${key}.awsregion: required`],
+    ['        ipfilteredby: awsregion\n        awsregion: {a: 1}\n', `${key}.awsregion: expected`],
+    ['        ipfilteredby: awsregion\n        awsregion: us east\n', `${key}.awsregion: expected`],
+    ['        ipfilteredby: aws\n        awsregion: us-east-1\n', `${key}.awsregion: only used`],
+    [
+      '        ipfilteredby: aws\n        updatefrequency: 12\n',
+      `${key}.updatefrequency: expected`,
+    ],
+    [
+      '        ipfilteredby: aws\n        updatefrequency: 0s\n',
+      `${key}.updatefrequency: expected`,
+    ],
+    ['        ipfilteredby: aws\n        iprangesurl: ftp://x/\n', `${key}.iprangesurl: must be`],
+    ['        ipfiltredby: aws\n', `${key}.ipfiltredby: unknown option`],
+  ];
+  for (const [extra, expected] of cases) {
+    const problems = await problemsOf(cloudfrontConfig(extra));
+    assert.equal(problems.length, 1, extra);
+    assert.ok(problems[0]?.startsWith(expected), `${extra}: ${problems[0]}`);
+  }
+  const unknown = await problemsOf(`${MINIMAL}middleware:\n  storage:\n    - name: alicdn\n`);
+  assert.deepEqual(unknown, [
+    'middleware.storage.0.name: storage middleware alicdn is not supported (redirect, cloudfront are)',
+  ]);
+  const noBase = await problemsOf(`${MINIMAL}middleware:\n  storage:\n    - name: redirect\n`);
+  assert.deepEqual(noBase, ['middleware.storage.0.options.baseurl: must be an http or https URL']);
+});

@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InMemoryDriver } from '../../src/drivers/inmemory/index.js';
 import { applyStorageMiddleware } from '../../src/drivers/middleware/index.js';
+import {
+  DEFAULT_IP_RANGES_URL,
+  parseCloudfrontOptions,
+} from '../../src/drivers/middleware/options.js';
 import { descriptor, pushBlob, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 const blobPath = '/docker/registry/v2/blobs/sha256/ab/abcd/data';
@@ -22,7 +26,7 @@ describe('storage middleware', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   test('redirect sends blob reads to the storage path under the proxy host', async () => {
-    const driver = applyStorageMiddleware(new InMemoryDriver(), [
+    const { driver } = applyStorageMiddleware(new InMemoryDriver(), [
       { name: 'redirect', options: { baseurl: 'https://cdn.test:5443/ignored/path' } },
     ]);
     assert.equal(await driver.redirectURL('GET', blobPath), `https://cdn.test:5443${blobPath}`);
@@ -30,7 +34,7 @@ describe('storage middleware', () => {
 
   test('cloudfront signs a canned policy that the key pair verifies', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const driver = applyStorageMiddleware(new InMemoryDriver(), [
+    const { driver } = applyStorageMiddleware(new InMemoryDriver(), [
       {
         name: 'cloudfront',
         options: {
@@ -59,7 +63,7 @@ describe('storage middleware', () => {
     assert.ok(createVerify('RSA-SHA1').update(policy).verify(publicKey, signature, 'base64'));
   });
 
-  test('an unknown middleware or an unsupported IP filter is refused by name', () => {
+  test('an unknown middleware or a bad IP filter is refused by name', () => {
     assert.throws(
       () => applyStorageMiddleware(new InMemoryDriver(), [{ name: 'alicdn', options: {} }]),
       /storage middleware alicdn is not supported/,
@@ -73,7 +77,7 @@ describe('storage middleware', () => {
               baseurl: 'https://x.test/',
               privatekey: keyFile,
               keypairid: 'K',
-              ipfilteredby: 'aws',
+              ipfilteredby: 'azure',
             },
           },
         ]),
@@ -82,6 +86,40 @@ describe('storage middleware', () => {
     assert.throws(
       () => applyStorageMiddleware(new InMemoryDriver(), [{ name: 'redirect', options: {} }]),
       /baseurl/,
+    );
+  });
+});
+
+describe('cloudfront options', () => {
+  const required = { baseurl: 'https://d.test/', privatekey: '/k.pem', keypairid: 'K' };
+
+  test('default to no IP filter, a 12 hour update period and the AWS ranges URL', () => {
+    const options = parseCloudfrontOptions(required);
+    assert.equal(options.ipfilteredby, 'none');
+    assert.equal(options.updatefrequencyMs, 12 * 3_600_000);
+    assert.equal(options.iprangesurl, DEFAULT_IP_RANGES_URL);
+    assert.equal(options.durationMs, 20 * 60_000);
+  });
+
+  test('read regions from a comma-separated string or a list, lowercased', () => {
+    const text = { ...required, ipfilteredby: 'awsregion', awsregion: ' US-East-1, eu-west-1,' };
+    assert.deepEqual(parseCloudfrontOptions(text).awsregion, ['us-east-1', 'eu-west-1']);
+    const list = { ...required, ipfilteredby: 'awsregion', awsregion: ['ap-south-1'] };
+    assert.deepEqual(parseCloudfrontOptions(list).awsregion, ['ap-south-1']);
+  });
+
+  test('take the misspelt updatefrenquency of earlier reference releases', () => {
+    const options = { ...required, ipfilteredby: 'aws', updatefrenquency: '90m' };
+    assert.equal(parseCloudfrontOptions(options).updatefrequencyMs, 90 * 60_000);
+  });
+
+  test('an unreadable private key is refused when the middleware is built', () => {
+    assert.throws(
+      () =>
+        applyStorageMiddleware(new InMemoryDriver(), [
+          { name: 'cloudfront', options: { ...required, privatekey: '/nonexistent/cf.pem' } },
+        ]),
+      /middleware cloudfront: privatekey: cannot read \/nonexistent\/cf\.pem/,
     );
   });
 });

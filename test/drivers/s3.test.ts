@@ -5,14 +5,19 @@
  * presigned URLs, and the Go registry reading what the driver wrote.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import * as layout from '../../src/core/paths.js';
 import type { FileWriter } from '../../src/drivers/driver.js';
 import { PathNotFoundError, StorageDriverError } from '../../src/drivers/driver.js';
+import { applyStorageMiddleware } from '../../src/drivers/middleware/index.js';
 import { parseS3Params, S3Driver, type S3DriverOptions } from '../../src/drivers/s3/index.js';
 import { parseDigest, type Digest } from '../../src/oci/digest.js';
+import { RangesServer } from '../helpers/ip-ranges.js';
 import { startGoRegistryOnS3, startRadosgw, type Radosgw } from '../helpers/radosgw.js';
 import { readAll, runDriverSuite } from './driver-suite.js';
 
@@ -216,6 +221,43 @@ describe('s3 storage driver on radosgw', () => {
     const head = await fetch(headURL, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-length'), String(bytes.length));
+  });
+
+  test('cloudfront with ipfilteredby aws hands a client inside AWS a working presigned URL', async () => {
+    const ranges = new RangesServer();
+    await ranges.listen();
+    const dir = await mkdtemp(join(tmpdir(), 'berth-s3-cf-'));
+    const keyFile = join(dir, 'cf.pem');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    const options = {
+      baseurl: 'https://d111.cf.test/',
+      privatekey: keyFile,
+      keypairid: 'KP1',
+      ipfilteredby: 'aws',
+      iprangesurl: ranges.url,
+    };
+    const mw = applyStorageMiddleware(makeDriver(freshRoot()), [{ name: 'cloudfront', options }]);
+    try {
+      const bytes = randomBytes(10_000);
+      await mw.driver.putContent('/cf/data', bytes);
+      mw.start();
+      let url: string | null = null;
+      for (let i = 0; i < 250 && !(url?.startsWith(gateway().endpoint) ?? false); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        url = await mw.driver.redirectURL('GET', '/cf/data', '192.0.2.10');
+      }
+      assert.ok(url !== null && url.startsWith(`${gateway().endpoint}/`), String(url));
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+      const outside = await mw.driver.redirectURL('GET', '/cf/data', '203.0.113.10');
+      assert.match(outside ?? '', /^https:\/\/d111\.cf\.test\/.*Key-Pair-Id=KP1/);
+    } finally {
+      mw.stop();
+      await ranges.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('a bucket that does not exist is a StorageDriverError, not a missing path', async () => {

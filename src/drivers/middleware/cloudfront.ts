@@ -1,13 +1,17 @@
 /**
  * The `cloudfront` storage middleware: blob reads redirect to a CloudFront URL signed with
  * the distribution's key pair (a canned policy: the URL, valid until now + `duration`; the
- * signature is RSA-SHA1 in CloudFront's URL-safe base64). Only `ipfilteredby: none` is
- * supported: the AWS filters need AWS's published IP ranges, fetched from the network.
+ * signature is RSA-SHA1 in CloudFront's URL-safe base64). With `ipfilteredby: aws` (or
+ * `awsregion`), a client whose address lies in AWS's published ranges (of those regions)
+ * gets the wrapped driver's own URL instead, an S3 presigned one: inside AWS the bucket is
+ * nearer and cheaper than the CDN.
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseGoDuration } from '../../config/duration.js';
-import { baseUrlOption, type UrlFor } from './wrap.js';
+import type { StorageDriver } from '../driver.js';
+import type { AwsIpRanges } from './aws-ip-ranges.js';
+import { MiddlewareOptionError, type CloudfrontOptions } from './options.js';
+import type { UrlFor } from './wrap.js';
 
 /** CloudFront's URL-safe base64: `+` → `-`, `=` → `_`, `/` → `~`. */
 function cloudfrontBase64(bytes: Buffer): string {
@@ -32,27 +36,34 @@ export function signCloudfrontUrl(
   return url.toString();
 }
 
-/** Builds the URL maker from the middleware's options; throws naming a bad option. */
-export function cloudfrontUrlFor(options: Record<string, unknown>): UrlFor {
-  const base = baseUrlOption(options, 'cloudfront');
-  const { privatekey, keypairid, duration, ipfilteredby } = options;
-  if (typeof privatekey !== 'string' || privatekey === '') {
-    throw new Error('middleware cloudfront: privatekey (a PEM file path) is required');
-  }
-  if (typeof keypairid !== 'string' || keypairid === '') {
-    throw new Error('middleware cloudfront: keypairid is required');
-  }
-  if (ipfilteredby !== undefined && ipfilteredby !== 'none') {
-    throw new Error('middleware cloudfront: only ipfilteredby none is supported by Berth');
-  }
-  // The reference: an integer without a unit, or nothing, means 20 minutes.
-  const ms = typeof duration === 'string' ? parseGoDuration(duration) : undefined;
-  const validMs = ms === undefined || ms <= 0 ? 20 * 60_000 : ms;
-  const key = createPrivateKey(readFileSync(privatekey));
+/**
+ * Builds the URL maker: the driver's URL for a client `ranges` contains, a signed CloudFront
+ * URL for anyone else (everyone when `ranges` is null). Reads the private key now; throws
+ * naming `privatekey` when it cannot.
+ */
+export function cloudfrontUrlFor(
+  options: CloudfrontOptions,
+  driver: StorageDriver,
+  ranges: AwsIpRanges | null,
+): UrlFor {
+  const { baseurl: base, keypairid, durationMs } = options;
+  const key = readPrivateKey(options.privatekey);
   const prefix = base.pathname.replace(/\/$/, '');
-  return async (_method, path) => {
+  return async (method, path, clientIp) => {
+    if (ranges !== null && clientIp !== undefined && ranges.contains(clientIp)) {
+      return driver.redirectURL(method, path, clientIp);
+    }
     const resource = `${base.protocol}//${base.host}${prefix}${path}`;
-    const expires = Math.floor((Date.now() + validMs) / 1000);
+    const expires = Math.floor((Date.now() + durationMs) / 1000);
     return signCloudfrontUrl(resource, expires, key, keypairid);
   };
+}
+
+function readPrivateKey(file: string): KeyObject {
+  try {
+    return createPrivateKey(readFileSync(file));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new MiddlewareOptionError('cloudfront', 'privatekey', `cannot read ${file}: ${reason}`);
+  }
 }

@@ -5,8 +5,12 @@
 import type { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
 
-/** Makes the redirect URL of a storage path. */
-export type UrlFor = (method: 'GET' | 'HEAD', path: string) => Promise<string | null>;
+/** Makes the redirect URL of a storage path for a client (its IP, when known). */
+export type UrlFor = (
+  method: 'GET' | 'HEAD',
+  path: string,
+  clientIp: string | undefined,
+) => Promise<string | null>;
 
 /** A driver whose `redirectURL` is `urlFor`'s; everything else is `base`'s. */
 export class RedirectingDriver implements StorageDriver {
@@ -57,22 +61,7 @@ export class RedirectingDriver implements StorageDriver {
     return this.base.delete(path);
   }
 
-  redirectURL(method: 'GET' | 'HEAD', path: string): Promise<string | null> {
-    return this.urlFor(method, path);
+  redirectURL(method: 'GET' | 'HEAD', path: string, clientIp?: string): Promise<string | null> {
+    return this.urlFor(method, path, clientIp);
   }
-}
-
-/** A base URL option: scheme and host (and port, and for cloudfront a path). */
-export function baseUrlOption(options: Record<string, unknown>, middleware: string): URL {
-  const raw = options['baseurl'];
-  let url: URL | null = null;
-  try {
-    url = typeof raw === 'string' ? new URL(raw) : null;
-  } catch {
-    url = null;
-  }
-  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new Error(`middleware ${middleware}: baseurl must be an http or https URL`);
-  }
-  return url;
 }
