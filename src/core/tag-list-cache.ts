@@ -12,10 +12,9 @@
  * The one trap is a change within the clock tick of the time the list was checked against:
  * two changes inside one tick leave the same time. So a list is kept only when the folder's
  * time was already `SETTLED_MS` old when the list was read (git's "racily clean" rule). Any
- * change after that read stamps a later time, which differs, however coarse the clock.
- * Across hosts sharing one file system (NFS), the folder's time comes from the file server's
- * clock: a file server whose clock is behind this host's by more than `SETTLED_MS` could
- * let a list go stale; NTP keeps clocks well inside that.
+ * change after that read stamps a later time, which differs, however coarse the clock (a
+ * clock stepped back by more than `SETTLED_MS` meanwhile could defeat this). Network file
+ * systems are left out by the filesystem driver: their clients answer `stat` from a cache.
  */
 
 /** How old a folder's time must be before a list read under it is kept. */

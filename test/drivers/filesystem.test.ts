@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InvalidOffsetError, PathNotFoundError } from '../../src/drivers/driver.js';
-import { FilesystemDriver, TEMP_PREFIX } from '../../src/drivers/filesystem/index.js';
+import {
+  FilesystemDriver,
+  onLocalFileSystem,
+  TEMP_PREFIX,
+} from '../../src/drivers/filesystem/index.js';
 import { runDriverSuite } from './driver-suite.js';
 
 async function freshRoot(): Promise<string> {
@@ -88,6 +92,11 @@ describe('filesystem storage driver on disk', () => {
     const counts = await countSyncs(() => driver.move('/mv/upload/data', '/mv/blobs/ab/abcd/data'));
     assert.deepEqual(counts, { sync: 4, data: 0 });
     assert.equal(await readFile(join(root, 'mv', 'blobs', 'ab', 'abcd', 'data'), 'utf8'), 'blob');
+  });
+
+  test('folder times are trusted on a local root, even one not created yet', () => {
+    assert.equal(onLocalFileSystem(join(root, 'not', 'yet')), true);
+    assert.equal(new FilesystemDriver({ rootdirectory: join(root, 'later') }).folderTimes, true);
   });
 
   test('files written straight to disk (as the reference registry does) are served', async () => {

@@ -5,7 +5,7 @@
  * as the reference does.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statfsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -53,8 +53,13 @@ export class FilesystemDriver implements StorageDriver {
   readonly name = NAME;
   readonly sharedAcrossThreads = true;
   readonly buffersWrites = false;
-  /** A directory's mtime changes with every entry added or removed. */
-  readonly folderTimes = true;
+  /**
+   * A directory's mtime changes with every entry added or removed; but on a file system
+   * shared over the network a client answers `stat` from its attribute cache (up to a
+   * minute on NFS) while `open` and `readdir` ask the server, so there folder times are not
+   * trusted (see `onLocalFileSystem`).
+   */
+  readonly folderTimes: boolean;
   /** The absolute root directory. */
   readonly rootDirectory: string;
   /** `rootDirectory` without a trailing slash (empty for `/`), for joining driver paths. */
@@ -76,6 +81,7 @@ export class FilesystemDriver implements StorageDriver {
     this.rootDirectory = resolve(params.rootdirectory);
     this.prefix = this.rootDirectory === '/' ? '' : this.rootDirectory;
     this.gate = new Gate(maxthreads);
+    this.folderTimes = onLocalFileSystem(this.rootDirectory);
   }
 
   async getContent(path: string): Promise<Buffer> {
@@ -282,6 +288,37 @@ export class FilesystemDriver implements StorageDriver {
   private osPath(path: string): string {
     if (path === '/') return this.prefix === '' ? '/' : this.prefix;
     return this.prefix + path;
+  }
+}
+
+/**
+ * `statfs` magic numbers of file systems shared over a network or run in user space (FUSE:
+ * sshfs, s3fs, gcsfuse...), whose `stat` may answer from a cache that `open` bypasses.
+ */
+const NETWORK_FILE_SYSTEMS = new Set([
+  0x6969, // NFS
+  0xff534d42, // CIFS
+  0xfe534d42, // SMB2
+  0x65735546, // FUSE
+  0x00c36400, // CephFS
+  0x01021997, // 9p
+  0x47504653, // GPFS
+  0x0bd00bd0, // Lustre
+  0x5346414f, // AFS
+  0x6b414653, // kAFS
+]);
+
+/**
+ * Whether `dir` (or, before it exists, its nearest existing parent) is on a local file
+ * system. Unknown counts as not local.
+ */
+export function onLocalFileSystem(dir: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      return !NETWORK_FILE_SYSTEMS.has(statfsSync(at).type);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || dirname(at) === at) return false;
+    }
   }
 }
 
