@@ -114,7 +114,7 @@ export interface DoneResult {
 export type TaskResult<T> = T | TaskFailure;
 
 /**
- * The nice value of the worker threads: on Linux `setpriority` with no pid applies to the
+ * How much nicer than the process the worker threads run: on Linux `setpriority` with no pid applies to the
  * calling thread only, so blob hashing and writing yield the CPU to the main thread and the
  * gateway. Measured with four 256 MiB uploads on two cores: manifest GET p50 90-400 ms ->
  * 5-10 ms, with the same upload throughput.

@@ -8,7 +8,7 @@
  * restarted, idle state dropped, upload begun on another replica), the state is rebuilt by
  * re-reading the bytes already stored, as the reference registry does.
  */
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { createDriver } from '../drivers/factory.js';
@@ -44,7 +44,8 @@ const config = workerData as WorkerConfig;
 // Bulk work (hashing and writing blob bytes) yields the CPU to the main thread and the
 // gateway, which answer the small requests (see WORKER_NICE).
 try {
-  setPriority(WORKER_NICE);
+  // Relative to the process's own priority (`getPriority` with no pid reads this thread).
+  setPriority(Math.min(19, getPriority() + WORKER_NICE));
 } catch {
   // Refused (a sandbox without the call): the worker runs at the process's priority.
 }
