@@ -1,8 +1,19 @@
 /** The driver suite against the filesystem driver, plus its on-disk layout and limits. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -97,6 +108,64 @@ describe('filesystem storage driver on disk', () => {
   test('folder times are trusted on a local root, even one not created yet', () => {
     assert.equal(onLocalFileSystem(join(root, 'not', 'yet')), true);
     assert.equal(new FilesystemDriver({ rootdirectory: join(root, 'later') }).folderTimes, true);
+  });
+
+  /** Counts the files opened through `fs.open` (what the driver's reads use) during `run`. */
+  const countOpens = async (
+    run: () => Promise<Buffer>,
+  ): Promise<{ opens: number; value: string }> => {
+    const real = fs.open;
+    let opens = 0;
+    fs.open = ((...args: Parameters<typeof fs.open>) => {
+      opens++;
+      return (real as (...a: unknown[]) => void)(...args);
+    }) as typeof fs.open;
+    try {
+      return { value: (await run()).toString(), opens };
+    } finally {
+      fs.open = real;
+    }
+  };
+
+  test('a settled small file is served from memory only while it is unchanged', async () => {
+    const dir = join(root, 'kept');
+    await mkdir(dir);
+    const file = join(dir, 'link');
+    const old = new Date(Date.now() - 3_600_000);
+    // ctime cannot be set back: pretend the read happens an hour later instead.
+    const later = Date.now() + 3_600_000;
+    const realNow = Date.now;
+    Date.now = () => later;
+    try {
+      await writeFile(file, 'sha256:one');
+      assert.equal((await driver.getContent('/kept/link')).toString(), 'sha256:one');
+      const opens = await countOpens(() => driver.getContent('/kept/link'));
+      assert.deepEqual(opens, { opens: 0, value: 'sha256:one' });
+      // Rewritten in place with the same length, as the Go registry writes links.
+      await writeFile(file, 'sha256:two');
+      assert.equal((await driver.getContent('/kept/link')).toString(), 'sha256:two');
+      // Replaced by a rename, as Berth writes them.
+      await writeFile(join(dir, 'next'), 'sha256:333');
+      await rename(join(dir, 'next'), file);
+      assert.equal((await driver.getContent('/kept/link')).toString(), 'sha256:333');
+      // Times put back by hand still move ctime.
+      await writeFile(file, 'sha256:444');
+      await utimes(file, old, old);
+      assert.equal((await driver.getContent('/kept/link')).toString(), 'sha256:444');
+      await rm(file);
+      await assert.rejects(driver.getContent('/kept/link'), PathNotFoundError);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  test('a file changed within the settling time is read again every time', async () => {
+    await driver.putContent('/fresh/link', 'sha256:aaa');
+    assert.equal((await driver.getContent('/fresh/link')).toString(), 'sha256:aaa');
+    // Same size, same inode, within the same clock tick: only a re-read can tell.
+    await writeFile(join(root, 'fresh', 'link'), 'sha256:bbb');
+    const opens = await countOpens(() => driver.getContent('/fresh/link'));
+    assert.deepEqual(opens, { opens: 1, value: 'sha256:bbb' });
   });
 
   test('files written straight to disk (as the reference registry does) are served', async () => {

@@ -15,7 +15,15 @@ import { InvalidOffsetError, PathNotFoundError } from '../driver.js';
 import { checkPath, childPath } from '../paths.js';
 import { errnoCode, isMissing } from './errno.js';
 import { Gate } from './gate.js';
-import { closeQuietly, lstatPath, openForReading, readWhole, statPath } from './syscalls.js';
+import {
+  closeQuietly,
+  lstatPath,
+  openForReading,
+  readWhole,
+  readWholeVersioned,
+  statPath,
+} from './syscalls.js';
+import { SmallFileCache } from './small-files.js';
 import { FsFileWriter } from './writer.js';
 
 const NAME = 'filesystem';
@@ -65,6 +73,8 @@ export class FilesystemDriver implements StorageDriver {
   /** `rootDirectory` without a trailing slash (empty for `/`), for joining driver paths. */
   private readonly prefix: string;
   private readonly gate: Gate;
+  /** Small files kept between reads; null on network file systems. */
+  private readonly small: SmallFileCache | null;
 
   /** Throws RangeError for an empty `rootdirectory` or a bad `maxthreads`. */
   constructor(params: FilesystemDriverParams) {
@@ -82,13 +92,30 @@ export class FilesystemDriver implements StorageDriver {
     this.prefix = this.rootDirectory === '/' ? '' : this.rootDirectory;
     this.gate = new Gate(maxthreads);
     this.folderTimes = onLocalFileSystem(this.rootDirectory);
+    this.small = this.folderTimes ? new SmallFileCache() : null;
   }
 
+  /**
+   * On a local file system small files are kept (`SmallFileCache`): a kept file is served
+   * after one `stat` shows it unchanged, instead of open, read and close. The bytes returned
+   * may be shared with other callers, which must not change them.
+   */
   async getContent(path: string): Promise<Buffer> {
     checkPath(path, NAME);
     await this.gate.enter();
     try {
-      return await readWhole(this.osPath(path));
+      const file = this.osPath(path);
+      const small = this.small;
+      if (small === null) return await readWhole(file);
+      if (small.has(file)) {
+        const kept = small.get(file, await statPath(file));
+        if (kept !== undefined) return kept;
+      }
+      const readAt = Date.now();
+      const { bytes, info } = await readWholeVersioned(file);
+      if (info.isDirectory()) throw new PathNotFoundError(path, NAME);
+      small.set(file, info, readAt, bytes);
+      return bytes;
     } catch (err) {
       throw notFoundFor(err, path, true);
     } finally {

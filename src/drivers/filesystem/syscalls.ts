@@ -98,3 +98,42 @@ export function openForReading(file: string): Promise<OpenFile> {
 export function closeQuietly(fd: number): Promise<void> {
   return new Promise((resolve) => fs.close(fd, () => resolve()));
 }
+
+/** What `readWholeVersioned` read, and the file's state just before the first read. */
+export interface VersionedContent {
+  bytes: Buffer;
+  info: fs.Stats;
+}
+
+/**
+ * Like `readWhole`, with an `fstat` of the open descriptor before the first read: any change
+ * made after that `fstat` moves the file's `ctime` (or replaces the file), so the bytes are
+ * at least as new as `info` says.
+ */
+export function readWholeVersioned(file: string): Promise<VersionedContent> {
+  return openForReading(file).then(
+    ({ fd, info }) =>
+      new Promise((resolve, reject) => {
+        const buffer = Buffer.allocUnsafe(info.size + 1);
+        let length = 0;
+        const finish = (err: NodeJS.ErrnoException | null): void => {
+          fs.close(fd, (closeErr) => {
+            const failure = err ?? closeErr;
+            if (failure !== null) reject(failure);
+            else resolve({ bytes: buffer.subarray(0, length), info });
+          });
+        };
+        const next = (): void => {
+          fs.read(fd, buffer, length, buffer.length - length, null, (readErr, bytesRead) => {
+            if (readErr !== null) return finish(readErr);
+            length += bytesRead;
+            // End of file, or a file that grew past its size meanwhile: then `info` is
+            // already out of date, and the caller's check against it fails next time.
+            if (bytesRead === 0 || length === buffer.length) return finish(null);
+            next();
+          });
+        };
+        next();
+      }),
+  );
+}
