@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { repositoryNames } from '../../src/core/catalog.js';
 import * as layout from '../../src/core/paths.js';
 import type { FileWriter } from '../../src/drivers/driver.js';
 import { PathNotFoundError, StorageDriverError } from '../../src/drivers/driver.js';
@@ -247,6 +248,19 @@ describe('s3 storage driver on radosgw', () => {
     assert.deepEqual(await collect(d.listFrom('/pb')), [...before, ...tail]);
     assert.deepEqual(await collect(d.listFrom('/pb', 'a0998')), tail);
     assert.deepEqual(await collect(d.listFrom('/pb', 'b')), tail.slice(1));
+  });
+
+  test('the catalog walk yields repositories in string order on S3, after any name', async () => {
+    const d = makeDriver(freshRoot());
+    const repos = ['a', 'a-b', 'a-b/x', 'a.c', 'a/b', 'a/b-c', 'a/b/c', 'a0', 'org/team/app'];
+    const links = repos.map((name) => `${layout.repositoriesRoot}/${name}/_layers/sha256/ab/link`);
+    await putAll(d, [...links, `${layout.repositoriesRoot}/org/only/_uploads/u/data`]);
+    const sorted = [...repos].sort();
+    assert.deepEqual(await collect(repositoryNames(d)), sorted);
+    for (const last of ['a', 'a-', 'a-b', 'a/', 'a/b', 'a0', 'org/team']) {
+      const want = sorted.filter((name) => name > last);
+      assert.deepEqual(await collect(repositoryNames(d, undefined, last)), want, last);
+    }
   });
 
   test('a presigned URL serves the bytes to a plain fetch, GET and HEAD', async () => {
