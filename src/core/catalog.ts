@@ -24,8 +24,8 @@ const LOOKAHEAD = 16;
 /** The code of `/`; `-` and `.`, the path characters below it, make names sort before it. */
 const SLASH = 0x2f;
 
-/** A path component as the drivers accept one (see `checkPath`). */
-const COMPONENT_RE = /^[A-Za-z0-9._-]+$/;
+/** A path component as the drivers accept one (see `checkPath`): no `.` or `..` either. */
+const COMPONENT_RE = /^(?!\.{1,2}$)[A-Za-z0-9._-]+$/;
 
 /**
  * Repository names in ascending order, only those after `after` when it is given. `marker`

@@ -78,7 +78,23 @@ for (const [driverName, make] of makers) {
       const { driver, done } = await make();
       try {
         await seed(driver);
-        const others = ['', '0', 'a-', 'a-b/', 'a/', 'a/b/', 'a/b/c/d', 'b', 'zzz', '%bad/x'];
+        const others = [
+          '',
+          '0',
+          'a-',
+          'a-b/',
+          'a/',
+          'a/b/',
+          'a/b/c/d',
+          'b',
+          'zzz',
+          '%bad/x',
+          '.',
+          '..',
+          '../a',
+          '..x',
+          '-',
+        ];
         for (const last of [...repos, ...others]) {
           const got = await collect(repositoryNames(driver, undefined, last));
           const want = sorted.filter((name) => last === '' || name > last);
