@@ -36,11 +36,14 @@ export const TEMP_PREFIX = '.berth-tmp.';
  * Names `listFrom` sorts and hands out per pass over a directory. A directory has no order of
  * its own, so each pass reads every entry and keeps the smallest names after the previous
  * pass's last: at most twice this many names are held, and a folder of n entries is read
- * ceil(n / LIST_BATCH) times (a folder of 100 000 entries: 10 passes of some 40 ms each).
+ * ceil(n / LIST_BATCH) times (a folder of 100 000 entries on tmpfs: 10 passes of some 120 ms).
  */
 export const LIST_BATCH = 10_000;
 
-/** Entries per `readdir` call of a `listFrom` pass (Node's default of 32 costs a thread hop each). */
+/**
+ * Entries per `readdir` call of a `listFrom` pass. Node's default of 32 makes a pass over
+ * 100 000 entries take 170-180 ms on tmpfs; 512 takes 100-110 ms.
+ */
 const DIR_BUFFER = 512;
 
 /** Bytes per read of a `reader` stream: large enough that blob pulls are not syscall-bound. */
