@@ -6,19 +6,24 @@
  */
 import type { Logger } from 'pino';
 import type { StorageDriver } from '../drivers/driver.js';
-import { listRepositories } from './catalog.js';
+import { repositoryNames } from './catalog.js';
 import { deleteIfPresent, orNull } from './links.js';
+import { childrenOrNone } from './listing.js';
 import { repositoryPath } from './paths.js';
 
-/** Repositories whose only content is an unfinished upload must be visited too. */
-const withUploads: ReadonlySet<string> = new Set(['_layers', '_manifests', '_uploads']);
+/** Repositories holding uploads, whether or not they hold anything else yet. */
+const uploadsMarker = '_uploads';
 
 export interface PurgeOptions {
   ageMs: number;
   dryRun: boolean;
 }
 
-/** Removes uploads older than `ageMs`; returns how many it removed (or would remove). */
+/**
+ * Removes uploads older than `ageMs`; returns how many it removed (or would remove). Walks
+ * the repositories and their upload folders as they are listed, deleting as it goes, so
+ * that any number of either is purged in bounded memory.
+ */
 export async function purgeUploads(
   driver: StorageDriver,
   options: PurgeOptions,
@@ -26,9 +31,8 @@ export async function purgeUploads(
   now = Date.now(),
 ): Promise<number> {
   let purged = 0;
-  for (const name of await listRepositories(driver, withUploads)) {
-    const uploads = (await orNull(driver.list(`${repositoryPath(name)}/_uploads`))) ?? [];
-    for (const folder of uploads) {
+  for await (const name of repositoryNames(driver, uploadsMarker)) {
+    for await (const folder of childrenOrNone(driver, `${repositoryPath(name)}/_uploads`)) {
       const started = await startedAt(driver, folder);
       if (started === null || now - started < options.ageMs) continue;
       purged++;

@@ -9,6 +9,7 @@ import type { StorageDriver } from '../drivers/driver.js';
 import { parseDigest, tryParseDigest, type Digest } from '../oci/digest.js';
 import type { ManifestInfo } from '../oci/manifest.js';
 import { deleteIfPresent, orNull } from './links.js';
+import { childrenOrNone, inBatches } from './listing.js';
 import { referrerPath, referrersPath } from './paths.js';
 
 /** A referrer as listed: an OCI descriptor. */
@@ -48,26 +49,37 @@ export async function removeReferrer(
   await deleteIfPresent(driver, referrerPath(name, parsed, digest).replace(/\/descriptor$/, ''));
 }
 
-/** The referrers of `subject`, sorted by digest, optionally only of one artifact type. */
+/** Descriptor files read at once while listing referrers. */
+const READ_BATCH = 16;
+
+/**
+ * The referrers of `subject`, sorted by digest, optionally only of one artifact type. The
+ * folders are listed as they stream and read `READ_BATCH` at a time; the answer itself is
+ * whole (the referrers API is not paged).
+ */
 export async function listReferrers(
   driver: StorageDriver,
   name: string,
   subject: Digest,
   artifactType: string | null,
 ): Promise<ReferrerDescriptor[]> {
-  const root = referrersPath(name, subject);
-  const algorithms = (await orNull(driver.list(root))) ?? [];
-  const folders = (
-    await Promise.all(algorithms.map(async (dir) => (await orNull(driver.list(dir))) ?? []))
-  ).flat();
-  const found = await Promise.all(
-    folders.map(async (folder) => {
-      const bytes = await orNull(driver.getContent(`${folder}/descriptor`));
-      return bytes === null ? null : (JSON.parse(bytes.toString()) as ReferrerDescriptor);
-    }),
-  );
-  return found
-    .filter((d): d is ReferrerDescriptor => d !== null)
-    .filter((d) => artifactType === null || d.artifactType === artifactType)
-    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const found: ReferrerDescriptor[] = [];
+  for await (const dir of childrenOrNone(driver, referrersPath(name, subject))) {
+    for await (const folders of inBatches(childrenOrNone(driver, dir), READ_BATCH)) {
+      const read = await Promise.all(folders.map((folder) => readDescriptor(driver, folder)));
+      for (const d of read) {
+        if (d !== null && (artifactType === null || d.artifactType === artifactType)) found.push(d);
+      }
+    }
+  }
+  return found.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+}
+
+/** The descriptor kept in a referrer's folder, or null when it is gone. */
+async function readDescriptor(
+  driver: StorageDriver,
+  folder: string,
+): Promise<ReferrerDescriptor | null> {
+  const bytes = await orNull(driver.getContent(`${folder}/descriptor`));
+  return bytes === null ? null : (JSON.parse(bytes.toString()) as ReferrerDescriptor);
 }

@@ -6,7 +6,7 @@ import type { StorageDriver } from '../drivers/driver.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { BlobStore } from './blobs.js';
 import type { BlobDescriptorCache } from './cache/cache.js';
-import { listRepositories } from './catalog.js';
+import { repositoryNames } from './catalog.js';
 import type { Digest } from '../oci/digest.js';
 import { defaultManifestPolicy, type ManifestPolicy } from './manifest-policy.js';
 import { ManifestStore } from './manifests.js';
@@ -51,8 +51,17 @@ export class Registry {
     return listReferrers(this.driver, name, subject, artifactType);
   }
 
-  /** Every repository name, sorted. */
-  repositories(): Promise<string[]> {
-    return listRepositories(this.driver);
+  /**
+   * Up to `limit` repository names after `last` (from the first when null), sorted. Reads
+   * storage only as far as the last of them.
+   */
+  async repositories(last: string | null, limit: number): Promise<string[]> {
+    const names: string[] = [];
+    if (limit <= 0) return names;
+    for await (const name of repositoryNames(this.driver, undefined, last)) {
+      names.push(name);
+      if (names.length >= limit) break;
+    }
+    return names;
   }
 }

@@ -74,8 +74,23 @@ export interface StorageDriver {
   writer(path: string, append: boolean): Promise<FileWriter>;
   /** Size, time and kind of a path. Throws `PathNotFoundError`. */
   stat(path: string): Promise<FileInfo>;
-  /** Full paths of the direct children of a directory, unsorted. Throws `PathNotFoundError`. */
+  /**
+   * Full paths of the direct children of a directory, unsorted, all at once. Throws
+   * `PathNotFoundError`. Holds every child in memory: prefer `listFrom` for folders that
+   * may be large.
+   */
   list(path: string): Promise<string[]>;
+  /**
+   * The direct children of a directory, as `list` gives them, but streamed in ascending order
+   * of their names (UTF-16 code units, which for path characters is byte order) and only
+   * those whose name sorts after `startAfter` (a name, not a path; it need not exist; a `/`
+   * in it is an `InvalidPathError`). A folder of any size can be read: each driver holds a
+   * bounded number of names at a time and documents the bound. The caller may stop early
+   * (`break`), which releases what the driver held. Children added or removed while the
+   * iteration runs may or may not be seen, and none is yielded twice. A missing directory
+   * throws `PathNotFoundError` from the first step, wherever `list` would throw it.
+   */
+  listFrom(path: string, startAfter?: string): AsyncIterable<string>;
   /** Moves a file atomically, replacing `dest`. Throws `PathNotFoundError` for `source`. */
   move(source: string, dest: string): Promise<void>;
   /** Removes a file or a whole directory tree. Throws `PathNotFoundError`. */

@@ -31,3 +31,13 @@ export function checkPath(path: string, driver: string, allowRoot = false): void
 export function childPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
+
+/**
+ * Throws `InvalidPathError` when `listFrom`'s `startAfter` holds a `/`: it bounds names, and
+ * a path there would compare differently on each driver.
+ */
+export function checkStartAfter(startAfter: string | undefined, driver: string): void {
+  if (startAfter !== undefined && startAfter.includes('/')) {
+    throw new InvalidPathError(startAfter, driver);
+  }
+}

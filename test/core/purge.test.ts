@@ -40,3 +40,23 @@ test('an upload folder without startedat is aged by its data', async () => {
   const purged = await purgeUploads(driver, { ageMs: 7 * day, dryRun: false }, log, later);
   assert.equal(purged, 3);
 });
+
+test('old uploads of nested repositories are all purged while their folders are listed', async () => {
+  const driver = new InMemoryDriver();
+  const started = new Date(Date.now() - 8 * day).toISOString();
+  const repos = ['team/app', 'team/app/sub', 'team/app-x', 'other'];
+  for (const repo of repos) {
+    for (let i = 0; i < 30; i++) {
+      const folder = `/docker/registry/v2/repositories/${repo}/_uploads/u${String(i).padStart(2, '0')}`;
+      await driver.putContent(`${folder}/startedat`, started);
+    }
+  }
+  await driver.putContent('/docker/registry/v2/repositories/team/app/_layers/x/link', 'x');
+  const purged = await purgeUploads(driver, { ageMs: 7 * day, dryRun: false }, log);
+  assert.equal(purged, repos.length * 30);
+  for (const repo of repos) {
+    await assert.rejects(driver.stat(`/docker/registry/v2/repositories/${repo}/_uploads`), {
+      name: 'PathNotFoundError',
+    });
+  }
+});

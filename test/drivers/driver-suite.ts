@@ -29,6 +29,13 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** Every path an async iterable yields, in order. */
+export async function collect(paths: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const path of paths) out.push(path);
+  return out;
+}
+
 /**
  * Registers, under `describe(name)`, the contract tests of `StorageDriver` against drivers
  * built by `make` (one per test).
@@ -204,6 +211,73 @@ export function runDriverSuite(name: string, make: () => Promise<DriverFixture>)
       await assert.rejects(d.list('/l/a'), PathNotFoundError);
     });
 
+    test('listFrom yields children in name order, folders of folders too', async () => {
+      const d = drv();
+      // `-` and `.` sort before `/`: a folder `a` must still come before `a-b` and `a.c`.
+      for (const path of ['/lf/c', '/lf/a-b', '/lf/a/x/y', '/lf/a.c/d', '/lf/a0', '/lf/b']) {
+        await d.putContent(path, 'x');
+      }
+      const all = ['/lf/a', '/lf/a-b', '/lf/a.c', '/lf/a0', '/lf/b', '/lf/c'];
+      assert.deepEqual(await collect(d.listFrom('/lf')), all);
+      assert.deepEqual((await d.list('/lf')).sort(), all);
+      assert.deepEqual(await collect(d.listFrom('/lf/a')), ['/lf/a/x']);
+      assert.deepEqual(await collect(d.listFrom('/lf/a/x')), ['/lf/a/x/y']);
+      assert.ok((await collect(d.listFrom('/'))).includes('/lf'));
+    });
+
+    test('listFrom starts strictly after startAfter, which need not exist', async () => {
+      const d = drv();
+      for (const path of ['/sa/c', '/sa/a-b', '/sa/a/x/y', '/sa/a.c/d', '/sa/a0', '/sa/b']) {
+        await d.putContent(path, 'x');
+      }
+      const from = (after: string): Promise<string[]> => collect(d.listFrom('/sa', after));
+      assert.deepEqual(await from('a'), ['/sa/a-b', '/sa/a.c', '/sa/a0', '/sa/b', '/sa/c']);
+      assert.deepEqual(await from('a-'), ['/sa/a-b', '/sa/a.c', '/sa/a0', '/sa/b', '/sa/c']);
+      assert.deepEqual(await from('a-b'), ['/sa/a.c', '/sa/a0', '/sa/b', '/sa/c']);
+      assert.deepEqual(await from('a0'), ['/sa/b', '/sa/c']);
+      assert.deepEqual(await from('B'), [
+        '/sa/a',
+        '/sa/a-b',
+        '/sa/a.c',
+        '/sa/a0',
+        '/sa/b',
+        '/sa/c',
+      ]);
+      assert.deepEqual(await from('c'), []);
+      assert.deepEqual(await from('zzz'), []);
+      assert.deepEqual(await from(''), await collect(d.listFrom('/sa')));
+    });
+
+    test('listFrom of a missing folder or a file throws PathNotFoundError as list does', async () => {
+      const d = drv();
+      await d.putContent('/nf/file', 'x');
+      await assert.rejects(collect(d.listFrom('/nf/missing')), PathNotFoundError);
+      await assert.rejects(collect(d.listFrom('/nf/missing', 'a')), PathNotFoundError);
+      await assert.rejects(collect(d.listFrom('/nf/file')), PathNotFoundError);
+      await assert.rejects(collect(d.listFrom('/nf/file', 'a')), PathNotFoundError);
+      await assert.rejects(collect(d.listFrom('/nf', 'a/b')), InvalidPathError);
+    });
+
+    test('listFrom may stop early, and sees each child once while children are deleted', async () => {
+      const d = drv();
+      const names = Array.from({ length: 40 }, (_, i) => `/it/f${String(i).padStart(2, '0')}`);
+      await Promise.all(names.map((path) => d.putContent(path, 'x')));
+      const firstTwo: string[] = [];
+      for await (const path of d.listFrom('/it')) {
+        firstTwo.push(path);
+        if (firstTwo.length === 2) break;
+      }
+      assert.deepEqual(firstTwo, names.slice(0, 2));
+      await d.putContent('/it/keep', 'k');
+      const seen: string[] = [];
+      for await (const path of d.listFrom('/it')) {
+        seen.push(path);
+        if (path !== '/it/keep') await d.delete(path);
+      }
+      assert.deepEqual(seen, [...names, '/it/keep']);
+      assert.deepEqual(await collect(d.listFrom('/it')), ['/it/keep']);
+    });
+
     test('move replaces the destination, creates its parents, refuses no source', async () => {
       const d = drv();
       await d.putContent('/m/src', 'new');
@@ -243,6 +317,7 @@ export function runDriverSuite(name: string, make: () => Promise<DriverFixture>)
           ['writer', () => d.writer(bad, true)],
           ['stat', () => d.stat(bad)],
           ['list', () => d.list(bad)],
+          ['listFrom', () => collect(d.listFrom(bad))],
           ['move from', () => d.move(bad, '/ok2')],
           ['move to', () => d.move('/ok', bad)],
           ['delete', () => d.delete(bad)],

@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statfsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { InvalidOffsetError, PathNotFoundError } from '../driver.js';
-import { checkPath, childPath } from '../paths.js';
+import { checkPath, checkStartAfter, childPath } from '../paths.js';
 import { errnoCode, isMissing } from './errno.js';
 import { Gate } from './gate.js';
 import {
@@ -39,6 +39,20 @@ export const MIN_MAX_THREADS = 25;
  * name; `list` hides such files so that a walk never trips over an in-flight write.
  */
 export const TEMP_PREFIX = '.berth-tmp.';
+
+/**
+ * Names `listFrom` sorts and hands out per pass over a directory. A directory has no order of
+ * its own, so each pass reads every entry and keeps the smallest names after the previous
+ * pass's last: at most twice this many names are held, and a folder of n entries is read
+ * ceil(n / LIST_BATCH) times (a folder of 100 000 entries on tmpfs: 10 passes of some 120 ms).
+ */
+export const LIST_BATCH = 10_000;
+
+/**
+ * Entries per `readdir` call of a `listFrom` pass. Node's default of 32 makes a pass over
+ * 100 000 entries take 170-180 ms on tmpfs; 512 takes 100-110 ms.
+ */
+const DIR_BUFFER = 512;
 
 /** Bytes per read of a `reader` stream: large enough that blob pulls are not syscall-bound. */
 const READ_CHUNK = 256 * 1024;
@@ -250,6 +264,53 @@ export class FilesystemDriver implements StorageDriver {
       if (!name.startsWith(TEMP_PREFIX)) children.push(childPath(path, name));
     }
     return children;
+  }
+
+  /**
+   * Children in name order, `LIST_BATCH` names per pass over the directory (see there for
+   * the memory bound and the cost). Each pass holds a gate slot only while it reads;
+   * `putContent`'s temporary files are hidden as in `list`.
+   */
+  async *listFrom(path: string, startAfter?: string): AsyncGenerator<string> {
+    checkPath(path, NAME, true);
+    checkStartAfter(startAfter, NAME);
+    let after = startAfter;
+    for (;;) {
+      const batch = await this.#smallestNames(path, after);
+      for (const name of batch) yield childPath(path, name);
+      if (batch.length < LIST_BATCH) return;
+      after = batch[batch.length - 1];
+    }
+  }
+
+  /** One pass of `listFrom`: the `LIST_BATCH` smallest names after `after`, sorted. */
+  async #smallestNames(path: string, after: string | undefined): Promise<string[]> {
+    const kept: string[] = [];
+    await this.gate.enter();
+    try {
+      // Names at or above `bound` cannot be among the smallest once the batch is full.
+      let bound: string | undefined;
+      const dir = await opendir(this.osPath(path), { bufferSize: DIR_BUFFER });
+      for await (const { name } of dir) {
+        if (name.startsWith(TEMP_PREFIX)) continue;
+        if ((after !== undefined && name <= after) || (bound !== undefined && name >= bound)) {
+          continue;
+        }
+        kept.push(name);
+        if (kept.length === 2 * LIST_BATCH) {
+          kept.sort();
+          kept.length = LIST_BATCH;
+          bound = kept[LIST_BATCH - 1];
+        }
+      }
+    } catch (err) {
+      throw notFoundFor(err, path, false);
+    } finally {
+      this.gate.leave();
+    }
+    kept.sort();
+    if (kept.length > LIST_BATCH) kept.length = LIST_BATCH;
+    return kept;
   }
 
   /**

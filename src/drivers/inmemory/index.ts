@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { InvalidOffsetError, PathNotFoundError } from '../driver.js';
-import { checkPath, childPath } from '../paths.js';
+import { checkPath, checkStartAfter, childPath } from '../paths.js';
 
 const NAME = 'inmemory';
 
@@ -29,6 +29,11 @@ interface MemFile {
 interface MemDir {
   readonly dir: true;
   readonly children: Map<string, MemNode>;
+  /**
+   * The children's names in ascending order, built by `listFrom` on first use and dropped
+   * whenever a name is added or removed (through `setChild` and `deleteChild`).
+   */
+  sorted: string[] | undefined;
   modTime: Date;
 }
 
@@ -62,7 +67,7 @@ export class InMemoryDriver implements StorageDriver {
     const { dir, name } = this.parentFor(path);
     if (dir.children.get(name)?.dir === true) throw new Error(`${path} is a directory`);
     const now = new Date();
-    dir.children.set(name, { dir: false, chunks: [data], size: data.byteLength, modTime: now });
+    setChild(dir, name, { dir: false, chunks: [data], size: data.byteLength, modTime: now });
     dir.modTime = now;
   }
 
@@ -90,7 +95,7 @@ export class InMemoryDriver implements StorageDriver {
     const now = new Date();
     if (node === undefined) {
       node = { dir: false, chunks: [], size: 0, modTime: now };
-      dir.children.set(name, node);
+      setChild(dir, name, node);
       dir.modTime = now;
     } else if (!append) {
       // Truncates the file in place, as O_TRUNC does, so other writers of it see it too.
@@ -118,6 +123,28 @@ export class InMemoryDriver implements StorageDriver {
   }
 
   /**
+   * Children in name order from the directory's sorted names. The bound: one array of
+   * references to the names already held by the tree (8 bytes a child), kept on the directory
+   * until a child is added or removed; a name removed meanwhile is skipped.
+   */
+  async *listFrom(path: string, startAfter?: string): AsyncGenerator<string> {
+    checkPath(path, NAME, true);
+    checkStartAfter(startAfter, NAME);
+    const node = this.find(path);
+    if (node === undefined || !node.dir) throw new PathNotFoundError(path, NAME);
+    node.sorted ??= [...node.children.keys()].sort();
+    const names = node.sorted;
+    for (
+      let at = startAfter === undefined ? 0 : firstAfter(names, startAfter);
+      at < names.length;
+      at++
+    ) {
+      const name = names[at] ?? '';
+      if (node.children.has(name)) yield childPath(path, name);
+    }
+  }
+
+  /**
    * Moves the node itself, so an open writer of `source` keeps writing to it under its new
    * name (as a descriptor follows a renamed file). Like `rename(2)`, replaces a file but
    * refuses to replace a directory or to move a directory over a file or into itself.
@@ -136,7 +163,7 @@ export class InMemoryDriver implements StorageDriver {
     const { dir, name } = this.parentFor(dest);
     this.unlink(source);
     const now = new Date();
-    dir.children.set(name, node);
+    setChild(dir, name, node);
     dir.modTime = now;
     // Pruned only now: the source's emptied parents may be the destination's ancestors.
     this.prune(source);
@@ -191,7 +218,7 @@ export class InMemoryDriver implements StorageDriver {
       const child = dir.children.get(part);
       if (child === undefined) {
         const created = newDir();
-        dir.children.set(part, created);
+        setChild(dir, part, created);
         dir.modTime = created.modTime;
         dir = created;
       } else if (child.dir) {
@@ -208,7 +235,7 @@ export class InMemoryDriver implements StorageDriver {
     const cut = path.lastIndexOf('/');
     const parent = this.find(cut === 0 ? '/' : path.slice(0, cut));
     if (parent === undefined || !parent.dir) return false;
-    const removed = parent.children.delete(path.slice(cut + 1));
+    const removed = deleteChild(parent, path.slice(cut + 1));
     if (removed) parent.modTime = new Date();
     return removed;
   }
@@ -275,7 +302,32 @@ class MemFileWriter implements FileWriter {
 }
 
 function newDir(): MemDir {
-  return { dir: true, children: new Map(), modTime: new Date() };
+  return { dir: true, children: new Map(), sorted: undefined, modTime: new Date() };
+}
+
+/** Sets a child of `dir`, dropping its sorted names when the name is new. */
+function setChild(dir: MemDir, name: string, node: MemNode): void {
+  if (!dir.children.has(name)) dir.sorted = undefined;
+  dir.children.set(name, node);
+}
+
+/** Removes a child of `dir`; false when there was none. */
+function deleteChild(dir: MemDir, name: string): boolean {
+  const removed = dir.children.delete(name);
+  if (removed) dir.sorted = undefined;
+  return removed;
+}
+
+/** The index of the first of the ascending `names` that sorts after `after`. */
+function firstAfter(names: readonly string[], after: string): number {
+  let low = 0;
+  let high = names.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((names[mid] ?? '') <= after) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** The whole content of `file`, joining its chunks once and keeping the result. */

@@ -53,6 +53,10 @@ export class RedirectingDriver implements StorageDriver {
     return this.base.list(path);
   }
 
+  listFrom(path: string, startAfter?: string): AsyncIterable<string> {
+    return this.base.listFrom(path, startAfter);
+  }
+
   move(source: string, dest: string): Promise<void> {
     return this.base.move(source, dest);
   }

@@ -15,7 +15,7 @@
 import type { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { InvalidOffsetError } from '../driver.js';
-import { checkPath } from '../paths.js';
+import { checkPath, checkStartAfter } from '../paths.js';
 import type { S3DriverParams } from './params.js';
 import type { S3Storage } from './storage.js';
 
@@ -100,6 +100,12 @@ export class S3Driver implements StorageDriver {
   async list(path: string): Promise<string[]> {
     checkPath(path, NAME, true);
     return (await this.#ops()).list(path);
+  }
+
+  async *listFrom(path: string, startAfter?: string): AsyncGenerator<string> {
+    checkPath(path, NAME, true);
+    checkStartAfter(startAfter, NAME);
+    yield* (await this.#ops()).listFrom(path, startAfter);
   }
 
   async move(source: string, dest: string): Promise<void> {

@@ -12,10 +12,11 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import type { ObjectIdentifier, S3Client } from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, ObjectIdentifier, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { FileInfo, FileWriter } from '../driver.js';
 import { InvalidOffsetError, PathNotFoundError } from '../driver.js';
+import { childPath } from '../paths.js';
 import { createS3Client, driverError, isInvalidRange, NAME, writeHeaders } from './client.js';
 import { copySource, KeyMap } from './keys.js';
 import {
@@ -192,6 +193,79 @@ export class S3Storage {
   }
 
   /**
+   * Children in name order, one ListObjectsV2 page (`Delimiter: '/'`, at most 1000 entries)
+   * at a time: that page is the memory bound. S3 orders a page by key, and a folder's key is
+   * its name followed by `/`, so a folder `a` comes after the files and folders named `a-b`
+   * or `a.b` (`-` and `.` sort before `/`) although its name comes before theirs. Such a
+   * folder is yielded ahead of them: the page shows whether it exists when the page reaches
+   * `a/`; only at a page's end does a one-key listing of `a/` ask instead.
+   */
+  async *listFrom(path: string, startAfter: string | undefined): AsyncGenerator<string> {
+    const prefix = this.#keys.dirPrefix(path);
+    // `startAfter` and every name yielded so far sort at or before `last`.
+    let last = startAfter ?? '';
+    let found = false;
+    let token: string | undefined;
+    do {
+      const page = await this.#listPage(path, {
+        Prefix: prefix,
+        Delimiter: '/',
+        MaxKeys: PAGE,
+        StartAfter: token === undefined && last !== '' ? prefix + last : undefined,
+        ContinuationToken: token,
+      });
+      const { entries, folders, end } = pageEntries(page, prefix);
+      found ||= entries.length > 0;
+      for (const name of entries) {
+        for (let cut = 1; cut < name.length; cut++) {
+          if (name.charCodeAt(cut) >= SLASH) continue;
+          const folder = name.slice(0, cut);
+          if (folder <= last) continue;
+          const folderKey = `${prefix}${folder}/`;
+          const exists =
+            end === null || folderKey <= end
+              ? folders.has(folder)
+              : await this.#hasKeysUnder(path, folderKey);
+          last = folder;
+          if (exists) yield childPath(path, folder);
+        }
+        if (name <= last) continue;
+        last = name;
+        yield childPath(path, name);
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    // S3 has no empty directories: nothing below the path means there is no such directory.
+    if (
+      !found &&
+      path !== '/' &&
+      (startAfter === undefined || !(await this.#hasKeysUnder(path, prefix)))
+    ) {
+      throw new PathNotFoundError(path, NAME);
+    }
+  }
+
+  /** One ListObjectsV2 request of the bucket; errors are mapped for `path`. */
+  async #listPage(
+    path: string,
+    input: Omit<ConstructorParameters<typeof ListObjectsV2Command>[0], 'Bucket'>,
+  ): Promise<ListObjectsV2CommandOutput> {
+    try {
+      return await this.#client.send(
+        new ListObjectsV2Command({ Bucket: this.#bucket.name, ...input }),
+      );
+    } catch (err) {
+      throw driverError(err, 'listFrom', path);
+    }
+  }
+
+  /** Whether any object's key starts with `prefix`: a one-key listing. */
+  async #hasKeysUnder(path: string, prefix: string): Promise<boolean> {
+    const page = await this.#listPage(path, { Prefix: prefix, MaxKeys: 1 });
+    return (page.Contents?.length ?? 0) > 0;
+  }
+
+  /**
    * A server-side copy, then the source's deletion. S3 has no rename: the destination
    * appears atomically, but for a moment both exist. Objects above `multipartcopythreshold
    * size` are copied in parts, in parallel (single copies stop at 5 GiB anyway).
@@ -313,4 +387,53 @@ export class S3Storage {
       throw driverError(err, 'redirectURL', path);
     }
   }
+}
+
+/** The code of `/`: names holding a character below it sort before a folder's key. */
+const SLASH = 0x2f;
+
+/** What `listFrom` reads of one page of a listing with `Delimiter: '/'`. */
+interface PageEntries {
+  /** Names of the files and folders of the page, in the page's (key) order. */
+  entries: string[];
+  /** Names of the page's folders. */
+  folders: Set<string>;
+  /** The page's last key or folder key, or null when no page follows. */
+  end: string | null;
+}
+
+/**
+ * The names below `prefix` of a page, files and folders merged in key order (S3 returns
+ * them as two sorted lists). A key equal to the prefix itself, a folder marker some tools
+ * create, names nothing and is left out.
+ */
+function pageEntries(page: ListObjectsV2CommandOutput, prefix: string): PageEntries {
+  const keys: string[] = [];
+  for (const { Key } of page.Contents ?? []) if (Key !== undefined) keys.push(Key);
+  const folderKeys: string[] = [];
+  for (const { Prefix } of page.CommonPrefixes ?? [])
+    if (Prefix !== undefined) folderKeys.push(Prefix);
+  const entries: string[] = [];
+  const folders = new Set<string>();
+  let k = 0;
+  let f = 0;
+  let end = '';
+  while (k < keys.length || f < folderKeys.length) {
+    const key = keys[k];
+    const folderKey = folderKeys[f];
+    if (folderKey === undefined || (key !== undefined && key < folderKey)) {
+      k++;
+      end = key ?? end;
+      if (key !== undefined && key.length > prefix.length) entries.push(key.slice(prefix.length));
+    } else {
+      f++;
+      end = folderKey;
+      const name = folderKey.slice(prefix.length, -1);
+      if (name !== '') {
+        entries.push(name);
+        folders.add(name);
+      }
+    }
+  }
+  return { entries, folders, end: page.IsTruncated === true ? end : null };
 }
