@@ -10,6 +10,7 @@ import { InMemoryDriver } from '../../src/drivers/inmemory/index.js';
 import { AwsIpRanges } from '../../src/drivers/middleware/aws-ip-ranges.js';
 import { applyStorageMiddleware } from '../../src/drivers/middleware/index.js';
 import { OTHER_RANGES, RANGES, RangesServer } from '../helpers/ip-ranges.js';
+import { startRadosgw, type Radosgw } from '../helpers/radosgw.js';
 import { pushBlob, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 /** A logger whose warnings are kept in `warnings` (their `msg`). */
@@ -187,10 +188,14 @@ describe('the cloudfront middleware filtered by AWS IP', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** An in-memory driver that hands out presigned-looking URLs, as the s3 driver does. */
+  /** An in-memory driver with the s3 driver's keys and presigned-looking URLs. */
   class PresigningDriver extends InMemoryDriver {
     override async redirectURL(method: 'GET' | 'HEAD', path: string): Promise<string | null> {
       return `https://bucket.s3.test${path}?X-Amz-Signature=${method}`;
+    }
+
+    s3Key(path: string): string {
+      return path.slice(1);
     }
   }
 
@@ -259,19 +264,20 @@ describe('the cloudfront middleware filtered by AWS IP', () => {
 
 describe('a registry with cloudfront filtered by AWS IP', () => {
   const server = new RangesServer();
+  let rgw: Radosgw | undefined;
   let dir = '';
   let reg: TestRegistry;
   let direct: TestRegistry;
   let digest = '';
+  const rootdirectory = `/berth-cf-${process.pid}`;
   before(async () => {
     await server.listen();
+    rgw = await startRadosgw();
     dir = await mkdtemp(join(tmpdir(), 'berth-cf-'));
     const keyFile = join(dir, 'cf.pem');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await writeFile(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
-    // The redirect middleware stands in for the s3 driver's presigned URLs.
     const middleware = JSON.stringify([
-      { name: 'redirect', options: { baseurl: 'https://bucket.s3.test' } },
       {
         name: 'cloudfront',
         options: {
@@ -283,22 +289,28 @@ describe('a registry with cloudfront filtered by AWS IP', () => {
         },
       },
     ]);
-    reg = await startTestRegistry({ env: { REGISTRY_MIDDLEWARE_STORAGE: middleware } });
+    // The s3 driver on the gateway (CloudFront fronts S3 keys only), configured by variables.
+    const env: Record<string, string> = {
+      REGISTRY_STORAGE: 's3',
+      REGISTRY_MIDDLEWARE_STORAGE: middleware,
+    };
+    for (const [name, value] of Object.entries(rgw.params(rootdirectory))) {
+      env[`REGISTRY_STORAGE_S3_${name.toUpperCase()}`] = String(value);
+    }
+    reg = await startTestRegistry({ env });
     digest = await pushBlob(reg.url, 'cf/app', 'layer bytes');
     // Same storage, no push: a keep-alive connection would outlive a gateway-less stop().
-    direct = await startTestRegistry({
-      root: reg.root,
-      env: { REGISTRY_MIDDLEWARE_STORAGE: middleware, REGISTRY_HTTP_GATEWAY: 'false' },
-    });
+    direct = await startTestRegistry({ env: { ...env, REGISTRY_HTTP_GATEWAY: 'false' } });
     for (const r of [reg, direct]) {
       await eventually(async () =>
-        (await locate(r, { 'X-Forwarded-For': '192.0.2.1' })).startsWith('https://bucket'),
+        isStorageUrl(await locate(r, { 'X-Forwarded-For': '192.0.2.1' })),
       );
     }
   });
   after(async () => {
     await reg?.stop();
     await direct?.stop();
+    await rgw?.stop();
     await server.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -323,27 +335,42 @@ describe('a registry with cloudfront filtered by AWS IP', () => {
     });
   }
 
-  const blobUrl = (): string =>
-    `https://bucket.s3.test/docker/registry/v2/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`;
+  /** The blob's S3 key: `rootdirectory` (no leading slash), then the storage path. */
+  const blobKey = (): string => {
+    const hex = digest.slice(7);
+    const path = `/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+    return `${rootdirectory.slice(1)}${path}`;
+  };
+  /** Whether `url` is the s3 driver's presigned URL of the blob, on the gateway. */
+  const isStorageUrl = (url: string): boolean =>
+    rgw !== undefined &&
+    url.startsWith(`${rgw.endpoint}/${rgw.bucket}/${blobKey()}?`) &&
+    url.includes('X-Amz-Signature=');
+  /** Whether `url` is a signed CloudFront URL of the blob's key, `rootdirectory` included. */
+  const isCloudfrontUrl = (url: string): boolean =>
+    url.startsWith(`https://d111.cf.test/${blobKey()}?Expires=`) && url.includes('Signature=');
 
   test('X-Forwarded-For inside the ranges gets the storage URL, outside CloudFront', async () => {
-    assert.equal(await locate(reg, { 'X-Forwarded-For': '192.0.2.1, 203.0.113.1' }), blobUrl());
+    assert.ok(isStorageUrl(await locate(reg, { 'X-Forwarded-For': '192.0.2.1, 203.0.113.1' })));
     const outside = await locate(reg, { 'X-Forwarded-For': '203.0.113.1, 192.0.2.1' });
-    assert.match(outside, /^https:\/\/d111\.cf\.test\/docker\/registry\/v2\/blobs\/.*Signature=/);
+    assert.ok(isCloudfrontUrl(outside), outside);
+  });
+
+  test('the storage URL answers with the blob', async () => {
+    const res = await fetch(await locate(reg, { 'X-Forwarded-For': '192.0.2.1' }));
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'layer bytes');
   });
 
   test('X-Real-IP counts when X-Forwarded-For is absent', async () => {
-    assert.equal(await locate(reg, { 'X-Real-IP': '2001:db8:1::1' }), blobUrl());
-    assert.match(
-      await locate(reg, { 'X-Real-IP': '2001:db8:3::1' }),
-      /^https:\/\/d111\.cf\.test\//,
-    );
+    assert.ok(isStorageUrl(await locate(reg, { 'X-Real-IP': '2001:db8:1::1' })));
+    assert.ok(isCloudfrontUrl(await locate(reg, { 'X-Real-IP': '2001:db8:3::1' })));
   });
 
   test('without headers the peer decides, through the gateway as without it', async () => {
     for (const r of [reg, direct]) {
-      assert.equal(await locate(r, {}, '127.0.0.3'), blobUrl());
-      assert.match(await locate(r, {}, '127.0.0.1'), /^https:\/\/d111\.cf\.test\//);
+      assert.ok(isStorageUrl(await locate(r, {}, '127.0.0.3')));
+      assert.ok(isCloudfrontUrl(await locate(r, {}, '127.0.0.1')));
     }
   });
 });

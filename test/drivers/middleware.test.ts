@@ -4,15 +4,33 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { InMemoryDriver } from '../../src/drivers/inmemory/index.js';
 import { applyStorageMiddleware } from '../../src/drivers/middleware/index.js';
 import {
   DEFAULT_IP_RANGES_URL,
   parseCloudfrontOptions,
 } from '../../src/drivers/middleware/options.js';
+import { parseS3Params, S3Driver } from '../../src/drivers/s3/index.js';
 import { descriptor, pushBlob, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 const blobPath = '/docker/registry/v2/blobs/sha256/ab/abcd/data';
+
+/**
+ * An s3 driver on an endpoint nobody listens on: keys and presigned URLs are computed
+ * locally, so building URLs needs no server.
+ */
+function s3Driver(rootdirectory = ''): S3Driver {
+  const params = {
+    region: 'us-east-1',
+    bucket: 'bkt',
+    regionendpoint: 'http://127.0.0.1:9',
+    accesskey: 'AKIDTEST',
+    secretkey: 'secret',
+    rootdirectory,
+  };
+  return new S3Driver(parseS3Params(params));
+}
 
 describe('storage middleware', () => {
   let dir = '';
@@ -34,7 +52,7 @@ describe('storage middleware', () => {
 
   test('cloudfront signs a canned policy that the key pair verifies', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const { driver } = applyStorageMiddleware(new InMemoryDriver(), [
+    const { driver } = applyStorageMiddleware(s3Driver(), [
       {
         name: 'cloudfront',
         options: {
@@ -61,6 +79,50 @@ describe('storage middleware', () => {
       .replace(/_/g, '=')
       .replace(/~/g, '/');
     assert.ok(createVerify('RSA-SHA1').update(policy).verify(publicKey, signature, 'base64'));
+  });
+
+  test('cloudfront signs the S3 key of the path (rootdirectory first) under baseurl', async () => {
+    const options = { privatekey: keyFile, keypairid: 'KP1' };
+    const s3 = s3Driver('/some/prefix');
+    assert.equal(s3.s3Key(blobPath), `some/prefix${blobPath}`);
+    assert.equal(s3Driver('/some/prefix/').s3Key(blobPath), `some/prefix${blobPath}`);
+    for (const [baseurl, expected] of [
+      ['https://d111.cf.test/', `https://d111.cf.test/some/prefix${blobPath}`],
+      ['https://d111.cf.test/cdn', `https://d111.cf.test/cdn/some/prefix${blobPath}`],
+    ]) {
+      const mw = applyStorageMiddleware(s3, [
+        { name: 'cloudfront', options: { ...options, baseurl } },
+      ]);
+      const url = new URL((await mw.driver.redirectURL('GET', blobPath)) ?? '');
+      assert.equal(`${url.origin}${url.pathname}`, expected);
+      assert.ok(url.searchParams.has('Signature'));
+    }
+  });
+
+  test('cloudfront over a driver without S3 keys hands out its URL and warns', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const options = { baseurl: 'https://d111.cf.test/', privatekey: keyFile, keypairid: 'KP1' };
+    const cloudfront = { name: 'cloudfront', options };
+    const memory = applyStorageMiddleware(new InMemoryDriver(), [cloudfront], log);
+    assert.equal(await memory.driver.redirectURL('GET', blobPath), null);
+    // As in the reference, a middleware between hides the s3 driver's keys.
+    const proxied = applyStorageMiddleware(
+      s3Driver('/some/prefix'),
+      [{ name: 'redirect', options: { baseurl: 'https://proxy.test' } }, cloudfront],
+      log,
+    );
+    assert.equal(
+      await proxied.driver.redirectURL('GET', blobPath),
+      `https://proxy.test${blobPath}`,
+    );
+    assert.equal(lines.length, 2);
+    const warnings = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      warnings.map((w) => w['driver']),
+      ['inmemory', 's3'],
+    );
+    assert.match(String(warnings[0]?.['msg']), /only to an s3 driver directly below it/);
   });
 
   test('an unknown middleware or a bad IP filter is refused by name', () => {

@@ -29,7 +29,10 @@ export interface TestRegistryOptions {
    * to restart a registry over the same data.
    */
   root?: string;
-  /** More `REGISTRY_*` variables; they win over the ones this helper sets. */
+  /**
+   * More `REGISTRY_*` variables; they win over the ones this helper sets. With
+   * `REGISTRY_STORAGE` among them, that driver replaces the filesystem one.
+   */
   env?: Record<string, string>;
 }
 
@@ -60,7 +63,10 @@ export async function startTestRegistry(opts: TestRegistryOptions = {}): Promise
     REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED: String(opts.readOnly ?? false),
   };
   if (driver === 'inmemory') env['REGISTRY_STORAGE'] = 'inmemory';
-  else env['REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY'] = root;
+  // A driver that `env` chooses (`REGISTRY_STORAGE: 's3'`) gets no filesystem root.
+  else if (opts.env?.['REGISTRY_STORAGE'] === undefined) {
+    env['REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY'] = root;
+  }
   Object.assign(env, opts.env);
 
   const removeRoot = async (): Promise<void> => {

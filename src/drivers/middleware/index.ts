@@ -1,12 +1,12 @@
 /**
  * The storage middleware named in `middleware.storage`, applied in order around the driver:
- * `redirect` (a proxy's base URL) and `cloudfront` (signed CloudFront URLs, or the driver's
- * own for clients inside AWS).
+ * `redirect` (a proxy's base URL) and `cloudfront` (signed CloudFront URLs of the s3 driver's
+ * keys, or the driver's own for clients inside AWS).
  */
 import type { Logger } from 'pino';
 import type { StorageDriver } from '../driver.js';
 import { AwsIpRanges } from './aws-ip-ranges.js';
-import { cloudfrontUrlFor } from './cloudfront.js';
+import { cloudfrontUrlFor, s3KeyerOf } from './cloudfront.js';
 import { parseCloudfrontOptions, parseRedirectOptions, unsupportedMiddleware } from './options.js';
 import { RedirectingDriver } from './wrap.js';
 
@@ -47,7 +47,14 @@ export function applyStorageMiddleware(
     } else if (name === 'cloudfront') {
       const parsed = parseCloudfrontOptions(options);
       let filter: AwsIpRanges | null = null;
-      if (parsed.ipfilteredby !== 'none') {
+      if (s3KeyerOf(wrapped) === null) {
+        // As the reference (which warns on every read): CloudFront fronts S3 keys only.
+        log?.warn(
+          { middleware: 'cloudfront', driver: wrapped.name },
+          'cloudfront applies only to an s3 driver directly below it; blob reads get the URLs ' +
+            'of the driver it wraps',
+        );
+      } else if (parsed.ipfilteredby !== 'none') {
         const regions = parsed.ipfilteredby === 'awsregion' ? parsed.awsregion : [];
         const rangeOptions = {
           url: parsed.iprangesurl,

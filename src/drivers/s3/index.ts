@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
 import { InvalidOffsetError } from '../driver.js';
 import { checkPath, checkStartAfter } from '../paths.js';
+import { KeyMap } from './keys.js';
 import type { S3DriverParams } from './params.js';
 import type { S3Storage } from './storage.js';
 
@@ -51,12 +52,24 @@ export class S3Driver implements StorageDriver {
   readonly folderTimes = false;
   readonly #params: S3DriverParams;
   readonly #redirect: boolean;
+  readonly #keys: KeyMap;
   #storage: Promise<S3Storage> | undefined;
 
   /** `params` as given by `parseS3Params`; nothing is contacted until the first operation. */
   constructor(params: S3DriverParams, options: S3DriverOptions = {}) {
     this.#params = params;
     this.#redirect = options.redirect ?? true;
+    this.#keys = new KeyMap(params.rootdirectory);
+  }
+
+  /**
+   * The S3 object key of a driver path (`rootdirectory` first, no leading slash), as the
+   * reference's `S3BucketKey`: what the `cloudfront` middleware signs under its `baseurl`.
+   * Computed locally; nothing is contacted.
+   */
+  s3Key(path: string): string {
+    checkPath(path, NAME);
+    return this.#keys.key(path);
   }
 
   /** The SDK-backed operations, loaded once. */
