@@ -1,8 +1,9 @@
 /**
  * Carries the body of one upload request from the HTTP layer to the upload's worker with
  * bounded memory: bytes are copied once into pooled 1 MiB batches, and at most
- * `maxInFlight` batches per request wait for the worker. When that many are out, `write`
- * returns false and the caller pauses the socket until `onDrain` fires.
+ * `maxInFlight` batches per request wait for the worker, and no more than the pool's
+ * `batchBudget` across all requests (each request may always have one). When a request has
+ * its share out, `write` returns false and the caller pauses the socket until `onDrain`.
  *
  * For drivers the worker cannot write to (inmemory), the worker only hashes and hands the
  * batch back; the sink then writes it here, one batch at a time so the order is kept.
@@ -82,8 +83,23 @@ export class UploadSink {
       done += n;
       if (this.#fill === batchBytes) this.#dispatch();
     }
-    return this.#inFlight < this.#limit();
+    return this.#mayWrite();
   }
+
+  /**
+   * Whether the caller may write more now. When the shared budget is what stops it, the
+   * sink asks the pool to wake it (`onDrain`) once batches come back.
+   */
+  #mayWrite(): boolean {
+    if (this.#inFlight >= this.#limit()) return false;
+    if (this.#inFlight === 0 || !this.#pool.overBudget) return true;
+    this.#pool.waitForBudget(this.#wake);
+    return false;
+  }
+
+  readonly #wake = (): void => {
+    if (this.#mayWrite()) this.onDrain?.();
+  };
 
   /** Sends what is left and waits for every batch. Resolves with the upload's new end. */
   async end(): Promise<number> {
@@ -92,6 +108,7 @@ export class UploadSink {
     this.#buffer = null;
     this.#view = null;
     await this.#pending;
+    this.#pool.stopWaiting(this.#wake);
     await this.#localWriter?.close();
     if (this.#error !== null) throw this.#error;
     if (this.#driver.buffersWrites && this.#localWriter === null) {
@@ -116,6 +133,7 @@ export class UploadSink {
     this.#view = null;
     this.#fill = 0;
     this.#inFlight++;
+    this.#pool.batchOut();
     const local = this.#localWriter;
     if (local !== null) {
       // Strictly one after another: each batch is written here in order, at the true end.
@@ -157,7 +175,8 @@ export class UploadSink {
       this.#error ??= err instanceof RegistryError ? err : wrap(err);
     } finally {
       this.#inFlight--;
-      if (this.#inFlight < this.#limit()) this.onDrain?.();
+      this.#pool.batchBack();
+      if (this.#mayWrite()) this.onDrain?.();
     }
   }
 

@@ -18,12 +18,24 @@ import type { WorkerConfig } from './tasks.js';
 export const batchBytes = 1 << 20;
 
 /** Free buffers kept for reuse; more than this are left to the garbage collector. */
-const maxPooledBuffers = 64;
+const maxPooledBuffers = 32;
+
+/**
+ * Batches out to the workers at once across all uploads (1 MiB each). Each upload request
+ * may always have one out, so none waits forever; beyond the budget the others pause their
+ * sockets until batches come back. Memory then grows by one filling batch per concurrent
+ * upload, not by four.
+ */
+export const batchBudget = 32;
 
 export class WorkerPool {
   readonly #shards: Piscina[];
   readonly #hash: (input: string) => number;
   readonly #free: ArrayBuffer[] = [];
+  /** Batches out to workers now, across all uploads. */
+  #out = 0;
+  /** Uploads paused for the budget, woken when batches come back. */
+  readonly #waiting = new Set<() => void>();
 
   private constructor(shards: Piscina[], hash: (input: string) => number) {
     this.#shards = shards;
@@ -76,6 +88,35 @@ export class WorkerPool {
     if (pool === undefined) throw new Error(`no shard ${shard}`);
     const options = transfer === undefined ? undefined : { transferList: [transfer] };
     return (await pool.run(task, options)) as T | TaskFailure;
+  }
+
+  /** Whether the batches out to the workers have used up `batchBudget`. */
+  get overBudget(): boolean {
+    return this.#out >= batchBudget;
+  }
+
+  /** Counts a batch sent to a worker. */
+  batchOut(): void {
+    this.#out++;
+  }
+
+  /** Counts a batch back from a worker, and wakes the uploads waiting for the budget. */
+  batchBack(): void {
+    this.#out--;
+    if (this.#out >= batchBudget || this.#waiting.size === 0) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
+  }
+
+  /** Calls `wake` once, the next time a batch comes back under the budget. */
+  waitForBudget(wake: () => void): void {
+    this.#waiting.add(wake);
+  }
+
+  /** Forgets a waiting upload (its request ended). */
+  stopWaiting(wake: () => void): void {
+    this.#waiting.delete(wake);
   }
 
   /** A batch buffer: a reused one when there is one. */
