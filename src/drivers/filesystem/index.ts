@@ -54,7 +54,11 @@ export const LIST_BATCH = 10_000;
  */
 const DIR_BUFFER = 512;
 
-/** Bytes per read of a `reader` stream: large enough that blob pulls are not syscall-bound. */
+/**
+ * Bytes per read of a `reader` stream: large enough that blob pulls are not syscall-bound.
+ * 512 KiB-1 MiB reads doubled one large GET's throughput, but with a slow reader uWS v20.30
+ * then loses bytes of a response (its write offset passes what it was given), so not more.
+ */
 const READ_CHUNK = 256 * 1024;
 
 /** Parameters of the filesystem driver, as in its section of the configuration. */
