@@ -121,8 +121,11 @@ async function restore(
 
 /**
  * The upload's state with an open writer, reopening one released at the end of an earlier
- * request. If storage no longer ends where this worker's hash does (another replica moved
- * the upload on), the hash is rebuilt from the stored bytes.
+ * request. If storage no longer ends where this worker's hash does (another process or
+ * replica moved the upload on, or wrote to it at the same time), the hash is rebuilt from
+ * the stored bytes: with a file system every task checks the stored size first (a `stat`
+ * per 1 MiB batch), so bytes this worker did not hash can never complete under its digest;
+ * an object store's writer is checked each time it is reopened.
  */
 async function withWriter(
   id: string,
@@ -131,7 +134,13 @@ async function withWriter(
 ): Promise<UploadState> {
   const state = uploads.get(id);
   if (state === undefined) return restore(id, dataPath, algorithm);
-  if (state.writer !== null || !driver.sharedAcrossThreads) return state;
+  if (!driver.sharedAcrossThreads) return state;
+  if (state.writer !== null) {
+    // An object store's open writer holds bytes `stat` cannot see: it is checked on reopen.
+    if (driver.buffersWrites || (await storedSize(dataPath)) === state.offset) return state;
+    await state.writer.close();
+    state.writer = null;
+  }
   const writer = await driver.writer(dataPath, true);
   if (writer.size !== state.offset) {
     const kept = state.hasher.algorithm;
@@ -140,6 +149,16 @@ async function withWriter(
   }
   state.writer = writer;
   return state;
+}
+
+/** The size of the stored upload, 0 when there is no file yet. */
+async function storedSize(dataPath: string): Promise<number> {
+  try {
+    return (await driver.stat(dataPath)).size;
+  } catch (err) {
+    if (isNotFound(err)) return 0;
+    throw err;
+  }
 }
 
 /** Closes the writer (keeping the hash) so buffered bytes reach storage; see ReleaseTask. */
@@ -215,6 +234,13 @@ async function finish(task: FinishTask): Promise<TaskResult<FinishResult>> {
   uploads.delete(task.uploadId);
 
   if (state.writer !== null) await state.writer.commit();
+  const checkSize = driver.sharedAcrossThreads && !driver.buffersWrites;
+  if (checkSize && (await storedSize(task.dataPath)) !== state.offset) {
+    // Written to since the check above (another process appending at the same time): the
+    // digest must be of what is stored, which is what completes.
+    state.hasher = await rehash(task.dataPath, task.algorithm);
+    state.offset = await storedSize(task.dataPath);
+  }
   if (state.hasher.algorithm !== task.algorithm) {
     // The client chose another algorithm than the one hashed on the way: read it again.
     if (!driver.sharedAcrossThreads) return needsSeed();
