@@ -127,6 +127,13 @@ export class ManifestStore {
     if (digest === null || (asDigest !== null && digest.value !== asDigest.value)) {
       throw await this.#unknown(name, reference);
     }
+    // A tag names a manifest of the repository only while its revision link is there (a
+    // delete by digest racing a push can leave a tag behind): the reference answers 404
+    // then, and its garbage collector keeps only manifests with a revision link.
+    if (asDigest === null) {
+      const revision = await readLink(this.driver, revisionLinkPath(name, digest));
+      if (revision?.value !== digest.value) throw await this.#unknown(name, reference);
+    }
     return digest;
   }
 
