@@ -35,14 +35,20 @@ export class Gateway {
     const worker = new Worker(new URL('./gateway-worker.js', import.meta.url), {
       workerData: data,
     });
-    const bound = await new Promise<number>((resolve, reject) => {
-      worker.once('message', (m: { port?: number; error?: string }) => {
-        if (m.port !== undefined) resolve(m.port);
-        else reject(new Error(`cannot listen on ${host}:${port}: ${m.error ?? 'unknown'}`));
+    try {
+      const bound = await new Promise<number>((resolve, reject) => {
+        worker.once('message', (m: { port?: number; error?: string }) => {
+          if (m.port !== undefined) resolve(m.port);
+          else reject(new Error(`cannot listen on ${host}:${port}: ${m.error ?? 'unknown'}`));
+        });
+        worker.once('error', reject);
       });
-      worker.once('error', reject);
-    });
-    return [new Gateway(worker), bound];
+      return [new Gateway(worker), bound];
+    } catch (err) {
+      // A thread left running would keep the process alive after it failed to start.
+      await worker.terminate();
+      throw err;
+    }
   }
 
   /** Stops accepting connections; those open go on. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -52,6 +53,30 @@ test('serve with an invalid configuration exits 2 naming every bad key', async (
     assert.match(stderr, /http\.adress/);
     assert.match(stderr, /http\.net/);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve on an address in use exits 1 at once, with or without the gateway', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-cli-'));
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const { port } = blocker.address() as AddressInfo;
+  try {
+    for (const gateway of [true, false]) {
+      const file = join(dir, 'config.yml');
+      await writeFile(
+        file,
+        `version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  addr: 127.0.0.1:${port}\n` +
+          `  secret: s\n  gateway: ${gateway}\n`,
+      );
+      // Before the fix the process stayed alive, listening on nothing (the cli times out).
+      const { code, stderr } = await cli(['serve', file]);
+      assert.equal(code, 1, `gateway ${gateway}: ${stderr}`);
+      assert.match(stderr, /cannot start/);
+    }
+  } finally {
+    blocker.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
