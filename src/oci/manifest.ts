@@ -99,6 +99,11 @@ function manifestType(body: Json, contentType: string | undefined): string {
     }
     return declared;
   }
+  if (header === mediaTypes.dockerManifest || header === mediaTypes.dockerManifestList) {
+    // Docker's schema 2 requires the field (the reference refuses its absence); without it
+    // the bytes alone would read as OCI wherever they are served from storage.
+    throw invalid(`mediaType is required in a ${header}`);
+  }
   if (headerIsManifest) return header;
   if (Array.isArray(body['manifests'])) return mediaTypes.ociIndex;
   if (body['config'] !== undefined) return mediaTypes.ociManifest;

@@ -50,12 +50,22 @@ describe('inspectManifest', () => {
     assert.equal(info.subject, d('e'));
   });
 
-  test('takes the type from Content-Type when the body has no mediaType', () => {
+  test('takes the type from an OCI Content-Type when the body has no mediaType', () => {
     const info = inspectManifest(
       bytes({ schemaVersion: 2, config: desc('x/y', 'a'), layers: [] }),
-      mediaTypes.dockerManifest,
+      mediaTypes.ociManifest,
     );
-    assert.equal(info.mediaType, mediaTypes.dockerManifest);
+    assert.equal(info.mediaType, mediaTypes.ociManifest);
+  });
+
+  test('refuses a Docker schema 2 Content-Type when the body has no mediaType', () => {
+    for (const type of [mediaTypes.dockerManifest, mediaTypes.dockerManifestList]) {
+      assert.throws(
+        () =>
+          inspectManifest(bytes({ schemaVersion: 2, config: desc('x/y', 'a'), layers: [] }), type),
+        (err: unknown) => err instanceof RegistryError && err.code === 'MANIFEST_INVALID',
+      );
+    }
   });
 
   test('skips non-distributable layers, whose bytes may live elsewhere', () => {
