@@ -138,8 +138,15 @@ function pump(
         state.bytes = res.getWriteOffset();
         if (retryOk) {
           waiting = false;
-          if (sourceEnded) truncated();
-          else readable.resume();
+          // Not from inside this callback: uWS v20.30 puts this handler back when it returns,
+          // over any handler registered meanwhile, and a resumed stream can emit its next
+          // chunk (whose tryEnd may register one) before that. The stale handler then
+          // answered for the next chunk and its unsent tail was skipped.
+          setImmediate(() => {
+            if (finished || state.aborted) return;
+            if (sourceEnded) truncated();
+            else readable.resume();
+          });
         }
         return retryOk;
       });
