@@ -11,9 +11,9 @@
  * other connection to uWS on a private loopback port, after a PROXY protocol v2 header
  * naming the client (proxy-protocol.ts), so that uWS still reports the client's address.
  * (Not a unix socket: uWS v20.30 lost bytes of large backpressured responses on one,
- * measured here with a 3 MB blob; on TCP it does too once a response is written in 1 MiB
- * pieces to a slow reader, which is why blob reads stay at 256 KiB.) This costs an extra
- * hop: on this 2-core machine a 500 MB request body took 0.5-0.8 s through the gateway against 0.3 s
+ * measured here with a 3 MB blob; on TCP a like loss was the reply pump resuming inside
+ * uWS's onWritable callback, see reply.ts.) This costs an extra hop: on this 2-core
+ * machine a 500 MB request body took 0.5-0.8 s through the gateway against 0.3 s
  * straight to uWS. Behind a TLS-terminating proxy neither case arises, and
  * `http.gateway: false` (a Berth extension) lets uWS own the port directly.
  *

@@ -1,5 +1,6 @@
 /** The driver suite against the filesystem driver, plus its on-disk layout and limits. */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { InvalidOffsetError, PathNotFoundError } from '../../src/drivers/driver.
 import {
   FilesystemDriver,
   onLocalFileSystem,
+  readChunkFor,
   TEMP_PREFIX,
 } from '../../src/drivers/filesystem/index.js';
 import { runDriverSuite } from './driver-suite.js';
@@ -168,6 +170,32 @@ describe('filesystem storage driver on disk', () => {
     await writeFile(join(root, 'fresh', 'link'), 'sha256:bbb');
     const opens = await countOpens(() => driver.getContent('/fresh/link'));
     assert.deepEqual(opens, { opens: 1, value: 'sha256:bbb' });
+  });
+
+  test('reads are large for few streams and shrink as more are open', () => {
+    assert.equal(readChunkFor(0), 1 << 20);
+    assert.equal(readChunkFor(7), 1 << 20);
+    assert.equal(readChunkFor(15), 512 << 10);
+    assert.equal(readChunkFor(63), 128 << 10);
+    assert.equal(readChunkFor(10_000), 64 << 10);
+  });
+
+  test('the read size comes back up once streams are closed', async () => {
+    await driver.putContent('/reads/blob', Buffer.alloc(4 << 20, 1));
+    const streams = await Promise.all(
+      Array.from({ length: 20 }, () => driver.reader('/reads/blob')),
+    );
+    assert.equal(streams.at(-1)?.readableHighWaterMark, 256 << 10);
+    await Promise.all(
+      streams.map((stream) => {
+        const closed = once(stream, 'close');
+        stream.destroy();
+        return closed;
+      }),
+    );
+    const again = await driver.reader('/reads/blob');
+    assert.equal(again.readableHighWaterMark, 1 << 20);
+    again.destroy();
   });
 
   test('files written straight to disk (as the reference registry does) are served', async () => {
