@@ -96,9 +96,23 @@ export class BlobStore {
     await this.#fillLink(name, digest, unlinks);
   }
 
-  /** Makes uploaded bytes the data of a blob: one atomic move, then the link. */
+  /**
+   * Makes uploaded bytes the data of a blob: one atomic move, then the link. A blob already
+   * stored with the same size is kept as it is (as the reference does): its bytes were
+   * checked against the digest when they were stored, and replacing them could only lose.
+   * On a file system the moved file's size is checked again: a stray append from another
+   * process that slipped in is taken back out of sight at once.
+   */
   async commit(name: string, digest: Digest, uploadData: string, size: number): Promise<void> {
-    await this.driver.move(uploadData, blobDataPath(digest));
+    const target = blobDataPath(digest);
+    const stored = await orNull(this.driver.stat(target));
+    if (stored === null || stored.size !== size) {
+      await this.driver.move(uploadData, target);
+      if (!this.driver.buffersWrites && (await this.driver.stat(target)).size !== size) {
+        await this.driver.delete(target);
+        throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload changed while it completed');
+      }
+    }
     await this.#cache.set(digest.value, { size });
     await this.link(name, digest);
   }

@@ -6,7 +6,7 @@
  * nothing behind.
  */
 import { randomUUID } from 'node:crypto';
-import type { StorageDriver } from '../drivers/driver.js';
+import { isNotFound, type StorageDriver } from '../drivers/driver.js';
 import { RegistryError } from '../errors/registry-error.js';
 import { parseDigest, type Digest, type DigestAlgorithm } from '../oci/digest.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -112,8 +112,11 @@ export class UploadStore {
    * the bytes do not match (and removes the upload). Returns the blob's size.
    */
   async complete(name: string, uuid: string, digest: Digest): Promise<number> {
-    const dataPath = uploadDataPath(name, uuid);
+    let dataPath = uploadDataPath(name, uuid);
     const storedSize = this.driver.sharedAcrossThreads ? -1 : await this.size(name, uuid);
+    if (this.driver.sharedAcrossThreads && !this.driver.buffersWrites) {
+      dataPath = await this.#claim(name, uuid, dataPath);
+    }
     const target = { uploadId: uuid, dataPath, algorithm: digest.algorithm };
     let result: { digest: string; size: number };
     try {
@@ -136,6 +139,31 @@ export class UploadStore {
     await this.blobs.commit(name, digest, dataPath, result.size);
     await deleteIfPresent(this.driver, uploadPath(name, uuid));
     return result.size;
+  }
+
+  /**
+   * Renames a file system upload's bytes to a name of their own before they are hashed and
+   * moved: another process (a replica on the same storage) that takes a PATCH or PUT of
+   * the same upload at the same time then finds no `data` to append to (its per-batch
+   * check sees the file gone), and of two completions only the first rename succeeds.
+   * Without it, bytes appended between the last hash check and the move ended up in the
+   * blob, stored under a digest they did not match.
+   */
+  async #claim(name: string, uuid: string, dataPath: string): Promise<string> {
+    const claimed = `${uploadPath(name, uuid)}/claimed`;
+    // An empty upload may have had no byte written, so no data file: make one.
+    const present = await orNull(this.driver.stat(dataPath));
+    if (present === null && (await orNull(this.driver.stat(claimed))) === null) {
+      await this.driver.putContent(dataPath, '', false);
+    }
+    try {
+      // Not synced: the move into the blob store that follows is.
+      await this.driver.move(dataPath, claimed, false);
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN');
+      throw err;
+    }
+    return claimed;
   }
 
   /** Cancels an upload. Throws `BLOB_UPLOAD_UNKNOWN` when there is none. */

@@ -91,8 +91,11 @@ export interface StorageDriver {
    * throws `PathNotFoundError` from the first step, wherever `list` would throw it.
    */
   listFrom(path: string, startAfter?: string): AsyncIterable<string>;
-  /** Moves a file atomically, replacing `dest`. Throws `PathNotFoundError` for `source`. */
-  move(source: string, dest: string): Promise<void>;
+  /**
+   * Moves a file atomically, replacing `dest`. Throws `PathNotFoundError` for `source`.
+   * Durable when it resolves, unless `durable` is false (a rename a crash may undo).
+   */
+  move(source: string, dest: string, durable?: boolean): Promise<void>;
   /** Removes a file or a whole directory tree. Throws `PathNotFoundError`. */
   delete(path: string): Promise<void>;
   /**

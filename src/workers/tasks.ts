@@ -192,7 +192,10 @@ async function append(task: AppendTask): Promise<TaskResult<AppendResult>> {
       state = freshState(task.algorithm, null);
       uploads.set(task.uploadId, state);
     } else {
-      state = await restore(task.uploadId, task.dataPath, task.algorithm);
+      await restore(task.uploadId, task.dataPath, task.algorithm);
+      // Checked again after the rehash, which takes a while: another process may have
+      // completed the upload (renamed its bytes away) meanwhile.
+      state = await withWriter(task.uploadId, task.dataPath, task.algorithm);
     }
   } else {
     state = await withWriter(task.uploadId, task.dataPath, task.algorithm);
@@ -207,7 +210,18 @@ async function append(task: AppendTask): Promise<TaskResult<AppendResult>> {
     };
   }
   const bytes = Buffer.from(task.buffer, 0, task.length);
-  if (state.writer !== null) await state.writer.write(bytes);
+  if (state.writer !== null) {
+    try {
+      await state.writer.write(bytes);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      // Completed by another process while this batch was written (the writer took the
+      // bytes back out): this upload is gone.
+      uploads.delete(task.uploadId);
+      await state.writer.close().catch(() => undefined);
+      return { ok: false, code: 'BLOB_UPLOAD_UNKNOWN', detail: null, buffer: task.buffer };
+    }
+  }
   state.hasher.update(bytes);
   state.offset += task.length;
   state.lastUsed = Date.now();

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
@@ -70,4 +72,81 @@ test('a PUT naming the digest of fewer bytes than another process stored is refu
   assert.notEqual(put.status, 201);
   const res = await fetch(`${a.url}/v2/two/procs/blobs/${sha256(first)}`, { method: 'HEAD' });
   assert.equal(res.status, 404);
+});
+
+/** Files under the shared root this test process holds open (both registries run here). */
+async function openUploadFiles(): Promise<string[]> {
+  const open: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(a.root)) open.push(target);
+  }
+  return open;
+}
+
+test('PUTs of one upload racing on both processes store only the bytes of the digest', async () => {
+  for (let round = 0; round < 6; round++) {
+    const first = randomBytes(2 * 1024 * 1024);
+    const last = randomBytes(1024 * 1024);
+    const digest = sha256(Buffer.concat([first, last]));
+    const started = await send(`${a.url}/v2/two/race/blobs/uploads/`, 'POST');
+    const p1 = await patch(on(a, started.location), first, 0);
+    const put = (registry: TestRegistry): ReturnType<typeof send> => {
+      const url = new URL(on(registry, p1.location));
+      url.searchParams.set('digest', digest);
+      return send(url.href, 'PUT', last);
+    };
+    const statuses = (await Promise.all([put(a), put(b)])).map((r) => r.status);
+    assert.ok(
+      statuses.filter((s) => s === 201).length <= 1,
+      `round ${round}: ${statuses.join(', ')}`,
+    );
+    for (const registry of [a, b]) {
+      const res = await fetch(`${registry.url}/v2/two/race/blobs/${digest}`);
+      if (res.status === 404) continue;
+      assert.equal(sha256(Buffer.from(await res.arrayBuffer())), digest, `round ${round}`);
+    }
+  }
+});
+
+test('a racing completion never replaces a blob already stored', async () => {
+  const first = randomBytes(2 * 1024 * 1024);
+  const good = randomBytes(1024 * 1024);
+  const whole = Buffer.concat([first, good]);
+  const digest = sha256(whole);
+  const stored = await send(`${a.url}/v2/two/other/blobs/uploads/?digest=${digest}`, 'POST', whole);
+  assert.equal(stored.status, 201);
+  for (let round = 0; round < 4; round++) {
+    const started = await send(`${a.url}/v2/two/race2/blobs/uploads/`, 'POST');
+    const p1 = await patch(on(a, started.location), first, 0);
+    const put = (registry: TestRegistry, last: Buffer): ReturnType<typeof send> => {
+      const url = new URL(on(registry, p1.location));
+      url.searchParams.set('digest', digest);
+      return send(url.href, 'PUT', last);
+    };
+    await Promise.all([put(a, good), put(b, randomBytes(1024 * 1024))]);
+    const blob = join(
+      a.root,
+      'docker/registry/v2/blobs/sha256',
+      digest.slice(7, 9),
+      digest.slice(7),
+    );
+    assert.equal(sha256(await readFile(join(blob, 'data'))), digest, `round ${round}`);
+  }
+});
+
+test('no upload file stays open once requests on either process are done', async () => {
+  for (let round = 0; round < 5; round++) {
+    const bytes = randomBytes(1024 * 1024 + 3);
+    const started = await send(`${a.url}/v2/two/fds/blobs/uploads/`, 'POST');
+    const p1 = await patch(on(a, started.location), bytes, 0);
+    const url = new URL(on(b, p1.location));
+    if (round % 2 === 0) {
+      url.searchParams.set('digest', sha256(bytes));
+      assert.equal((await send(url.href, 'PUT')).status, 201);
+    } else {
+      assert.equal((await send(url.href, 'DELETE')).status, 204);
+    }
+  }
+  assert.deepEqual(await openUploadFiles(), []);
 });

@@ -198,6 +198,16 @@ describe('filesystem storage driver on disk', () => {
     again.destroy();
   });
 
+  test('a writer whose file was renamed away takes its write back and says so', async () => {
+    const writer = await driver.writer('/moved/data', false);
+    await writer.write(Buffer.from('first '));
+    // Another process completes the upload: its bytes are renamed into the blob store.
+    await rename(join(root, 'moved', 'data'), join(root, 'moved', 'claimed'));
+    await assert.rejects(writer.write(Buffer.from('stray')), PathNotFoundError);
+    assert.equal(await readFile(join(root, 'moved', 'claimed'), 'utf8'), 'first ');
+    await writer.close();
+  });
+
   test('files written straight to disk (as the reference registry does) are served', async () => {
     const dir = join(root, 'docker', 'registry', 'v2', 'repositories', 'lib', 'app');
     await mkdir(join(dir, '_layers'), { recursive: true });

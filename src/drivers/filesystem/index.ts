@@ -339,7 +339,7 @@ export class FilesystemDriver implements StorageDriver {
    * other) the parents of the directories just created, so that the blob a client is told
    * about next survives a crash.
    */
-  async move(source: string, dest: string): Promise<void> {
+  async move(source: string, dest: string, durable = true): Promise<void> {
     checkPath(source, NAME);
     checkPath(dest, NAME);
     const from = this.osPath(source);
@@ -347,7 +347,7 @@ export class FilesystemDriver implements StorageDriver {
     await this.gate.enter();
     try {
       const created = await this.#rename(source, from, to);
-      await syncDirs(dirname(to), created);
+      if (durable) await syncDirs(dirname(to), created);
     } finally {
       this.gate.leave();
     }

@@ -3,8 +3,8 @@
  * upload, kept open across the requests of that upload.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { unlink } from 'node:fs/promises';
-import type { FileWriter } from '../driver.js';
+import { stat, unlink } from 'node:fs/promises';
+import { PathNotFoundError, type FileWriter } from '../driver.js';
 import { errnoCode } from './errno.js';
 import type { Gate } from './gate.js';
 
@@ -42,10 +42,16 @@ export class FsFileWriter implements FileWriter {
     return this.written;
   }
 
-  /** Appends `chunk`, looping until the kernel took all of it (writes may be partial). */
+  /**
+   * Appends `chunk`, looping until the kernel took all of it (writes may be partial). Then
+   * checks that the file is still the one at its path: if another process renamed it away
+   * meanwhile (it completed the upload), the bytes just written are cut off again, so that
+   * they never become part of that blob, and `PathNotFoundError` is thrown.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     this.begin('write');
     await this.gate.enter();
+    const before = this.written;
     try {
       let offset = 0;
       while (offset < chunk.byteLength) {
@@ -56,10 +62,24 @@ export class FsFileWriter implements FileWriter {
         // Counted per partial write so that `size` stays true if a later part fails.
         this.written += bytesWritten;
       }
+      if (!(await this.stillAtPath())) {
+        await this.handle.truncate(before);
+        this.written = before;
+        throw new PathNotFoundError(this.osPath, 'filesystem');
+      }
     } finally {
       this.gate.leave();
       this.busy = false;
     }
+  }
+
+  /** Whether the path still names this writer's file. */
+  private async stillAtPath(): Promise<boolean> {
+    const [mine, there] = await Promise.all([
+      this.handle.stat(),
+      stat(this.osPath).catch(() => null),
+    ]);
+    return there !== null && there.ino === mine.ino && there.dev === mine.dev;
   }
 
   /** Flushes the data to disk (`fdatasync`), then closes. */

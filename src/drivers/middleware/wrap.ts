@@ -57,8 +57,8 @@ export class RedirectingDriver implements StorageDriver {
     return this.base.listFrom(path, startAfter);
   }
 
-  move(source: string, dest: string): Promise<void> {
-    return this.base.move(source, dest);
+  move(source: string, dest: string, durable?: boolean): Promise<void> {
+    return this.base.move(source, dest, durable);
   }
 
   delete(path: string): Promise<void> {
