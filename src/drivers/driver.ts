@@ -67,7 +67,8 @@ export interface StorageDriver {
   putContent(path: string, content: Uint8Array | string, durable?: boolean): Promise<void>;
   /**
    * A stream of `[start, end)` of a file (to its end when `end` is omitted).
-   * Throws `PathNotFoundError`; a `start` past the end gives `InvalidOffsetError`.
+   * Throws `PathNotFoundError`; a `start` past the end gives `InvalidOffsetError`. The
+   * stream may be a `RecyclingReadable`.
    */
   reader(path: string, start?: number, end?: number): Promise<Readable>;
   /** Opens an append writer, creating the file. With `append` false, truncates it first. */
@@ -107,6 +108,21 @@ export interface StorageDriver {
 }
 
 /** Parameters of a driver, as in its section of the configuration. */
+/**
+ * A reader stream that takes its chunks back for reuse: a consumer done with a chunk's bytes
+ * (it keeps no reference, and nothing it handed them to does) may `recycle` it, and a later
+ * read of any such stream may fill the same memory. Consumers that do not recycle lose
+ * nothing; their chunks are collected as usual.
+ */
+export interface RecyclingReadable {
+  recycle(chunk: Buffer): void;
+}
+
+/** True when `readable` takes chunks back (see `RecyclingReadable`). */
+export function canRecycle(readable: Readable): readable is Readable & RecyclingReadable {
+  return typeof (readable as Partial<RecyclingReadable>).recycle === 'function';
+}
+
 export type DriverParameters = Record<string, unknown>;
 
 /** Base of the typed driver errors; `driver` names the driver that threw. */

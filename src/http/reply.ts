@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { HttpResponse } from 'uWebSockets.js';
 import type { ApiReply } from '../api/types.js';
+import { canRecycle } from '../drivers/driver.js';
 
 /** Per-response state shared with the abort handler. */
 export interface ResponseState {
@@ -99,6 +100,11 @@ function pump(
   done: () => void,
 ): void {
   state.readable = readable;
+  // uWS copies or sends a chunk's bytes within `tryEnd`, and keeps none it refused: a chunk
+  // taken whole may go back to its stream for reuse.
+  const recycle: (chunk: Buffer) => void = canRecycle(readable)
+    ? (chunk) => readable.recycle(chunk)
+    : () => undefined;
   let finished = false;
   /** A chunk uWS could not take yet; `end` may come while it waits. */
   let waiting = false;
@@ -121,10 +127,11 @@ function pump(
       // After the last byte the response object is gone: nothing may touch it.
       if (ended) {
         state.bytes = length;
+        recycle(chunk);
         return finish();
       }
       state.bytes = res.getWriteOffset();
-      if (ok) return;
+      if (ok) return recycle(chunk);
       // The socket is full: hold this chunk until uWS says it can take more.
       readable.pause();
       waiting = true;
@@ -132,12 +139,14 @@ function pump(
         const [retryOk, retryEnded] = res.tryEnd(chunk.subarray(offset - start), length);
         if (retryEnded) {
           state.bytes = length;
+          recycle(chunk);
           finish();
           return true;
         }
         state.bytes = res.getWriteOffset();
         if (retryOk) {
           waiting = false;
+          recycle(chunk);
           // Not from inside this callback: uWS v20.30 puts this handler back when it returns,
           // over any handler registered meanwhile, and a resumed stream can emit its next
           // chunk (whose tryEnd may register one) before that. The stale handler then
