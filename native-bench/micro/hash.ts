@@ -71,7 +71,7 @@ function throughWorkers(algorithm: DigestAlgorithm, workers: number): Bench {
     group: GROUP,
     async run(settings: Settings): Promise<Figure[]> {
       const pool = await WorkerPool.create({ driver: 'inmemory', parameters: {} }, workers);
-      let transferredBack = true;
+      let detachedOnSend = true;
       try {
         const uploads = oneUploadPerShard(pool, workers);
         const lanes = uploads.flatMap((uploadId) =>
@@ -100,7 +100,7 @@ function throughWorkers(algorithm: DigestAlgorithm, workers: number): Bench {
                 const result = await pool.run<AppendResult>(lane.shard, task, lane.buffer);
                 pool.batchBack();
                 if (!result.ok) throw new Error(`append failed: ${failureText(result)}`);
-                if (lane.buffer.byteLength !== 0) transferredBack = false;
+                if (lane.buffer.byteLength !== 0) detachedOnSend = false;
                 lane.buffer = result.buffer;
                 bytes += batchBytes;
               }
@@ -109,7 +109,7 @@ function throughWorkers(algorithm: DigestAlgorithm, workers: number): Bench {
           return bytes;
         });
         const name = `${algorithm}, ${workers} worker${workers > 1 ? 's' : ''}`;
-        const fields = { group: GROUP, facts: { workers, transferred: transferredBack } };
+        const fields = { group: GROUP, facts: { workers, detachedOnSend } };
         const note = `WorkerPool + tasks.ts (inmemory driver), ${inFlightPerUpload} batches of 1 MiB out per worker; workers niced +10`;
         return [
           figure({ ...fields, id, name, unit: 'GB/s', note }, rounds, (r) => {
