@@ -79,12 +79,21 @@ function sha256MBps(): number {
   return data.length / ((performance.now() - t0) / 1000) / 1e6;
 }
 
-/** Describes this machine; `dir` is the folder on the disk the servers store into. */
-export function describeMachine(dir: string): MachineInfo {
-  const mount = run('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', dir]).split(/\s+/);
-  const device = mount[0] ?? '';
-  const devName = device.replace(/^\/dev\//, '');
-  const lsblk = run('lsblk', ['-dno', 'NAME,SIZE,ROTA,MODEL', device]);
+/** What costs nothing to learn about this machine: CPU, memory, kernel, Node and the commit. */
+export type HostInfo = Pick<
+  MachineInfo,
+  | 'cpuModel'
+  | 'cores'
+  | 'memoryGiB'
+  | 'kernel'
+  | 'node'
+  | 'berthCommit'
+  | 'berthUncommitted'
+  | 'loadAverageAtStart'
+>;
+
+/** Describes this machine without measuring anything (the micro benchmarks use this). */
+export function describeHost(): HostInfo {
   const status = run('git', ['status', '--porcelain', '--', 'src'], repoRoot);
   return {
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -92,11 +101,24 @@ export function describeMachine(dir: string): MachineInfo {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: `${release()} ${version()}`,
     node: process.version,
+    berthCommit: run('git', ['rev-parse', 'HEAD'], repoRoot),
+    berthUncommitted: status === '' ? [] : status.split('\n').map((l) => l.trim()),
+    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** Describes this machine; `dir` is the folder on the disk the servers store into. */
+export function describeMachine(dir: string): MachineInfo {
+  const mount = run('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', dir]).split(/\s+/);
+  const device = mount[0] ?? '';
+  const devName = device.replace(/^\/dev\//, '');
+  const lsblk = run('lsblk', ['-dno', 'NAME,SIZE,ROTA,MODEL', device]);
+  const host = describeHost();
+  return {
+    ...host,
     goRegistry: versionOf('/usr/bin/docker-registry', ['--version']),
     wrk: versionOf('wrk', ['-v']),
     nginx: versionOf('nginx', ['-v']),
-    berthCommit: run('git', ['rev-parse', 'HEAD'], repoRoot),
-    berthUncommitted: status === '' ? [] : status.split('\n').map((l) => l.trim()),
     disk: {
       path: dir,
       device: devName,
@@ -105,6 +127,7 @@ export function describeMachine(dir: string): MachineInfo {
       writeMBps: Math.round(diskWriteMBps(dir)),
     },
     sha256MBps: Math.round(sha256MBps()),
+    // Read again after the disk and hash measurements, which load the machine themselves.
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
