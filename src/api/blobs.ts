@@ -59,7 +59,7 @@ export async function getBlob(
 
   if (!ctx.redirectDisabled) {
     const method = head ? 'HEAD' : 'GET';
-    const url = await ctx.registry.blobs.redirectURL(method, digest, req.remoteIp());
+    const url = await ctx.registry.blobs.redirectURL(method, digest, req.remoteIp);
     if (url !== null) return { status: 307, headers: { ...headers, Location: url }, logFields };
   }
   if (req.header('if-none-match') === headers['ETag']) {

@@ -48,7 +48,7 @@ export interface ApiRequest {
    * client's own). Read on demand, so call it before the reply is returned; '' once the
    * client has gone.
    */
-  remoteIp(): string;
+  readonly remoteIp: () => string;
 }
 
 /** What a handler answers. Exactly one of `body`, `stream` or `contentLength` applies. */

@@ -3,7 +3,7 @@
  * and its data exists. Data is shared; deleting a repository's blob removes only its link.
  */
 import type { Readable } from 'node:stream';
-import type { StorageDriver } from '../drivers/driver.js';
+import type { ClientIp, StorageDriver } from '../drivers/driver.js';
 import { RegistryError } from '../errors/registry-error.js';
 import type { Digest } from '../oci/digest.js';
 import type { BlobDescriptorCache } from './cache/cache.js';
@@ -84,7 +84,7 @@ export class BlobStore {
   async redirectURL(
     method: 'GET' | 'HEAD',
     digest: Digest,
-    clientIp?: string,
+    clientIp?: ClientIp,
   ): Promise<string | null> {
     return this.driver.redirectURL(method, blobDataPath(digest), clientIp);
   }

@@ -104,7 +104,19 @@ export interface StorageDriver {
    * `clientIp` is the address of the client that will follow the URL, when known; drivers
    * ignore it, storage middleware may choose the URL by it (cloudfront's `ipfilteredby`).
    */
-  redirectURL(method: 'GET' | 'HEAD', path: string, clientIp?: string): Promise<string | null>;
+  redirectURL(method: 'GET' | 'HEAD', path: string, clientIp?: ClientIp): Promise<string | null>;
+}
+
+/**
+ * A client's address, or a function that works it out when called: most requests go to
+ * drivers that never ask (working it out from a PROXY header or `X-Forwarded-For` showed in
+ * profiles of blob HEADs).
+ */
+export type ClientIp = string | (() => string);
+
+/** The address `ip` names. */
+export function clientIpOf(ip: ClientIp): string {
+  return typeof ip === 'function' ? ip() : ip;
 }
 
 /** Parameters of a driver, as in its section of the configuration. */

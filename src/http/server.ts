@@ -162,7 +162,10 @@ export class HttpServer {
     });
 
     const reqId = randomUUID();
-    const log = this.#options.log.child({ reqId });
+    const rootLog = this.#options.log;
+    // Most requests log nothing: the child logger is made when something first asks for it.
+    let childLog: Logger | undefined;
+    const log = (): Logger => (childLog ??= rootLog.child({ reqId }));
     const path = url.startsWith(this.#prefix) ? url.slice(this.#prefix.length) : '';
     let remoteIp: string | undefined;
     const request: ApiRequest = {
@@ -170,7 +173,9 @@ export class HttpServer {
       path,
       query: new URLSearchParams(query),
       reqId,
-      log,
+      get log() {
+        return log();
+      },
       body,
       header: first,
       headerValues: (name) => headers.get(name) ?? [],

@@ -15,8 +15,13 @@ export interface RequestOutcome {
   err?: { code: string; cause?: unknown };
 }
 
-/** Writes the completion line of one request. */
-export function logRequest(log: Logger, outcome: RequestOutcome, accessLog: boolean): void {
+/**
+ * Writes the completion line of one request, if any: `log` is called only then, so that a
+ * request that logs nothing makes no logger (with the access log off, the line was built
+ * and dropped on every request).
+ */
+export function logRequest(log: () => Logger, outcome: RequestOutcome, accessLog: boolean): void {
+  if (outcome.status < 500 && !accessLog) return;
   const { fields, err, ...rest } = outcome;
   const line: Record<string, unknown> = { ...rest, ...fields };
   if (err !== undefined) {
@@ -24,6 +29,6 @@ export function logRequest(log: Logger, outcome: RequestOutcome, accessLog: bool
     const cause = err.cause instanceof Error ? stdSerializers.err(err.cause) : err.cause;
     line['err'] = cause === undefined ? { code: err.code } : { code: err.code, cause };
   }
-  if (outcome.status >= 500) log.error(line, 'request failed');
-  else if (accessLog) log.info(line, 'request completed');
+  if (outcome.status >= 500) log().error(line, 'request failed');
+  else log().info(line, 'request completed');
 }

@@ -14,7 +14,7 @@
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { StorageDriver } from '../driver.js';
+import { clientIpOf, type StorageDriver } from '../driver.js';
 import type { AwsIpRanges } from './aws-ip-ranges.js';
 import { MiddlewareOptionError, type CloudfrontOptions } from './options.js';
 import type { UrlFor } from './wrap.js';
@@ -72,7 +72,7 @@ export function cloudfrontUrlFor(
   }
   const prefix = base.pathname.replace(/\/$/, '');
   return async (method, path, clientIp) => {
-    if (ranges !== null && clientIp !== undefined && ranges.contains(clientIp)) {
+    if (ranges !== null && clientIp !== undefined && ranges.contains(clientIpOf(clientIp))) {
       return driver.redirectURL(method, path, clientIp);
     }
     const resource = `${base.protocol}//${base.host}${prefix}/${keyer.s3Key(path)}`;

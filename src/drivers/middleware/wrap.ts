@@ -3,13 +3,13 @@
  * operation to the driver it wraps, except the URL a blob read is redirected to.
  */
 import type { Readable } from 'node:stream';
-import type { FileInfo, FileWriter, StorageDriver } from '../driver.js';
+import type { ClientIp, FileInfo, FileWriter, StorageDriver } from '../driver.js';
 
 /** Makes the redirect URL of a storage path for a client (its IP, when known). */
 export type UrlFor = (
   method: 'GET' | 'HEAD',
   path: string,
-  clientIp: string | undefined,
+  clientIp: ClientIp | undefined,
 ) => Promise<string | null>;
 
 /** A driver whose `redirectURL` is `urlFor`'s; everything else is `base`'s. */
@@ -65,7 +65,7 @@ export class RedirectingDriver implements StorageDriver {
     return this.base.delete(path);
   }
 
-  redirectURL(method: 'GET' | 'HEAD', path: string, clientIp?: string): Promise<string | null> {
+  redirectURL(method: 'GET' | 'HEAD', path: string, clientIp?: ClientIp): Promise<string | null> {
     return this.urlFor(method, path, clientIp);
   }
 }
