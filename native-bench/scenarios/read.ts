@@ -1,4 +1,4 @@
-/** Blob GET (wrk) and HEAD (raw sockets) by size and concurrency; nginx for the large file. */
+/** Blob GET (wrk) and HEAD (raw sockets) by size and concurrency, with nginx beside some GETs. */
 import { relative, join } from 'node:path';
 import { BlobFactory, type Blob } from '../lib/blobs.js';
 import { fromLoop, fromWrk, type CellSpec, type Measured } from '../lib/cells.js';
@@ -97,7 +97,10 @@ export const readGroup: Group = {
           cpuPerGiB: big,
           run: (server) => wrkGet(ctx, server, [path], c),
         };
-        if (blob.size === 256 * MiB && go !== undefined) {
+        // nginx beside every 256 MiB GET, and the 1 MiB and 32 MiB ones at c=16: what a
+        // server that sends files with sendfile gets from this machine's loopback.
+        const withNginx = blob.size === 256 * MiB || (blob.size >= MiB && c === 16);
+        if (withNginx && go !== undefined) {
           // nginx serves the very file the Go registry stored.
           const file = `/${relative(ctx.nginxRoot, blobDataPath(go.root, blob.digest))}`;
           cell.nginx = () => wrkGet(ctx, ctx.nginx, [file], c);
