@@ -53,8 +53,12 @@ export function sendReply(
   close: boolean,
   done: () => void,
 ): void {
-  if (state.aborted) return done();
   const stream = reply.stream;
+  if (state.aborted) {
+    // The client left while the reply was made: its stream holds an open file.
+    stream?.readable.destroy();
+    return done();
+  }
   if (stream !== undefined && !head) {
     res.cork(() => writeHead(res, reply, common));
     return pump(res, stream.readable, stream.length, state, done);
