@@ -22,5 +22,5 @@ RUN mkdir -p /var/lib/registry && chown node:node /var/lib/registry
 VOLUME /var/lib/registry
 EXPOSE 5000
 USER node
-ENTRYPOINT ["node", "bin/berth.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/berth.js"]
 CMD ["serve", "/etc/berth/config.yml"]

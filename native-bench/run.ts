@@ -126,6 +126,7 @@ async function renderFile(file: string): Promise<string> {
   const saved = JSON.parse(await readFile(file, 'utf8')) as {
     cells: CellResult[];
     machine: { disk: { writeMBps: number } };
+    options?: { repeat?: number };
   };
   const keys: ServerKey[] = saved.cells.some((c) => c.figures.berthNoGw !== undefined)
     ? ['go', 'berth', 'berthNoGw']
@@ -133,7 +134,7 @@ async function renderFile(file: string): Promise<string> {
   const targets = keys
     .filter((k) => k !== 'go')
     .flatMap((k) => evaluateTargets(saved.cells, k, saved.machine.disk.writeMBps));
-  return `${renderTables(saved.cells, keys)}\n${renderTargets(targets)}`;
+  return `${renderTables(saved.cells, keys)}\n${renderTargets(targets, saved.options?.repeat ?? 1)}`;
 }
 
 async function main(): Promise<number> {
@@ -216,7 +217,7 @@ async function main(): Promise<number> {
   const targets = keys
     .filter((k) => k !== 'go')
     .flatMap((k) => evaluateTargets(cells, k, machine.disk.writeMBps));
-  const table = `${renderTables(cells, keys)}\n${renderTargets(targets)}`;
+  const table = `${renderTables(cells, keys)}\n${renderTargets(targets, opts.repeat)}`;
   const rssNote = peakResetWorks
     ? 'peak RSS is per cell: VmHWM reset (clear_refs 5) before each measurement; registries restarted with empty storage for each group'
     : 'peak RSS is the peak so far (VmHWM could not be reset); registries restarted for each group';

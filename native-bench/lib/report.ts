@@ -284,9 +284,10 @@ export function evaluateTargets(
   return results;
 }
 
-/** The targets as a Markdown table. */
-export function renderTargets(results: readonly TargetResult[]): string {
-  const out = ['### Targets of the issue (one run)', ''];
+/** The targets as a Markdown table; `repeat` is how many times each cell ran per server. */
+export function renderTargets(results: readonly TargetResult[], repeat: number): string {
+  const runs = repeat > 1 ? `medians of ${repeat} repeats, one run` : 'one run';
+  const out = [`### Targets of the issue (${runs})`, ''];
   out.push('| target | Berth config | met | checks passed | worst cell |');
   out.push('|---|---|:-:|---:|---|');
   for (const t of results) {

@@ -190,6 +190,12 @@ export interface BerthOptions {
   nodeArgs?: string[];
 }
 
+/**
+ * Node options Berth is started with, as `npm start`, the Dockerfile and `bin/berth.js`'s
+ * first line give them (test/native-bench/servers.test.ts checks they agree).
+ */
+export const berthNodeFlags = ['--max-semi-space-size=2'];
+
 /** Starts Berth from this checkout (`node bin/berth.js serve <config>`; build first). */
 export async function startBerth(dir: string, opts: BerthOptions): Promise<Server> {
   const root = join(dir, 'storage');
@@ -202,7 +208,13 @@ export async function startBerth(dir: string, opts: BerthOptions): Promise<Serve
     key: opts.gateway ? 'berth' : 'berthNoGw',
     label: opts.gateway ? 'Berth' : 'Berth (gateway off)',
     command: process.execPath,
-    args: [...(opts.nodeArgs ?? []), join(repoRoot, 'bin', 'berth.js'), 'serve', configFile],
+    args: [
+      ...berthNodeFlags,
+      ...(opts.nodeArgs ?? []),
+      join(repoRoot, 'bin', 'berth.js'),
+      'serve',
+      configFile,
+    ],
     port,
     root,
     configFile,
