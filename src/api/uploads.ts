@@ -70,17 +70,56 @@ function requestedAlgorithm(req: ApiRequest): DigestAlgorithm {
   return name;
 }
 
-/** The upload's state token, checked when present; its algorithm, or sha256. */
-function uploadAlgorithm(
+/**
+ * The upload's state token, checked when present: its algorithm (sha256 without a token) and
+ * the offset it was issued at (null without a token).
+ */
+function uploadToken(
   ctx: ApiContext,
   req: ApiRequest,
   name: string,
   uuid: string,
-): DigestAlgorithm {
+): { algorithm: DigestAlgorithm; offset: number | null } {
   const token = req.query.get('_state');
-  if (token === null) return 'sha256';
+  if (token === null) return { algorithm: 'sha256', offset: null };
   const state = ctx.registry.uploadState.verify(token, name, uuid);
-  return state.algorithm;
+  return { algorithm: state.algorithm, offset: state.offset };
+}
+
+/**
+ * Where a request's bytes must start: the `Content-Range` start, else the offset of its
+ * `_state` token (a Location used twice, such as a PATCH resent after its answer was lost,
+ * would otherwise append the same bytes again), else anywhere (-1).
+ */
+function startOffset(range: { start: number } | null, token: { offset: number | null }): number {
+  return range?.start ?? token.offset ?? -1;
+}
+
+/**
+ * Receives a request's bytes at `expected`. A token whose offset is not the upload's size
+ * answers `BLOB_UPLOAD_INVALID`, as the reference does ("resumed at wrong offset"); a
+ * `Content-Range` that is not answers 416. Unlike the reference, the upload is kept: the
+ * client may ask its status and go on.
+ */
+async function receiveAt(
+  ctx: ApiContext,
+  req: ApiRequest,
+  name: string,
+  uuid: string,
+  algorithm: DigestAlgorithm,
+  range: { start: number } | null,
+  token: { offset: number | null },
+): Promise<number> {
+  try {
+    return await receive(ctx, req, name, uuid, algorithm, startOffset(range, token));
+  } catch (err) {
+    if (range !== null || !(err instanceof RegistryError) || err.code !== 'RANGE_INVALID')
+      throw err;
+    throw new RegistryError(
+      'BLOB_UPLOAD_INVALID',
+      `upload resumed at wrong offset: the Location used was issued at ${token.offset}`,
+    );
+  }
 }
 
 /** `Content-Range: <start>-<end>` of a chunk; null when absent. */
@@ -156,12 +195,13 @@ export async function patchUpload(
   name: string,
   uuid: string,
 ): Promise<ApiReply> {
-  const algorithm = uploadAlgorithm(ctx, req, name, uuid);
+  const token = uploadToken(ctx, req, name, uuid);
+  const algorithm = token.algorithm;
   const range = contentRange(req);
   const uploads = ctx.registry.uploads;
   const current = await uploads.exclusive(uuid, async () => {
     await uploads.check(name, uuid);
-    const size = await receive(ctx, req, name, uuid, algorithm, range?.start ?? -1);
+    const size = await receiveAt(ctx, req, name, uuid, algorithm, range, token);
     return size >= 0 ? size : uploads.size(name, uuid);
   });
   return uploadReply(ctx, req, name, uuid, current, algorithm, 202);
@@ -175,12 +215,14 @@ export async function completeUpload(
   uuid: string,
 ): Promise<ApiReply> {
   const digest = requiredDigest(req);
-  uploadAlgorithm(ctx, req, name, uuid);
+  const token = uploadToken(ctx, req, name, uuid);
   const range = contentRange(req);
   const uploads = ctx.registry.uploads;
   const size = await uploads.exclusive(uuid, async () => {
     await uploads.check(name, uuid);
-    if (req.body.present) await receive(ctx, req, name, uuid, digest.algorithm, range?.start ?? -1);
+    if (req.body.present) {
+      await receiveAt(ctx, req, name, uuid, digest.algorithm, range, token);
+    }
     return uploads.complete(name, uuid, digest);
   });
   return blobCreated(req, name, digest.value, { uploadId: uuid, bytes: size });
@@ -193,7 +235,7 @@ export async function getUploadStatus(
   name: string,
   uuid: string,
 ): Promise<ApiReply> {
-  const algorithm = uploadAlgorithm(ctx, req, name, uuid);
+  const { algorithm } = uploadToken(ctx, req, name, uuid);
   const uploads = ctx.registry.uploads;
   const status = async (): Promise<number> => {
     await uploads.check(name, uuid);

@@ -133,11 +133,15 @@ export class BlobStore {
    * `BLOB_UNKNOWN` when storage had no such link (the cache is cleared all the same).
    */
   async delete(name: string, digest: Digest): Promise<void> {
-    const existed = await deleteIfPresent(this.driver, layerLinkDir(name, digest));
+    // The blob is the repository's only while its link file exists, as GET and HEAD see it:
+    // a folder left without one (a push killed before its link was written) is removed
+    // all the same, but answered as unknown.
+    const linked = (await orNull(this.driver.stat(layerLinkPath(name, digest)))) !== null;
+    await deleteIfPresent(this.driver, layerLinkDir(name, digest));
     // In one step with the cache write, so no fill can slip between them (see #fillLink).
     this.#unlinks++;
     await this.#cache.deleteLink(name, digest.value);
-    if (!existed) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value });
+    if (!linked) throw new RegistryError('BLOB_UNKNOWN', { digest: digest.value });
   }
 
   /**

@@ -110,15 +110,16 @@ export class UploadSink {
     await this.#pending;
     this.#pool.stopWaiting(this.#wake);
     await this.#localWriter?.close();
-    if (this.#error !== null) throw this.#error;
     if (this.#localWriter === null) {
       // Every byte this request acknowledges must be in storage, readable by any replica,
-      // and no descriptor may outlive the request: the upload may go on elsewhere (a file
-      // kept open here would also take appends after another process completed it).
+      // and no descriptor may outlive the request, refused or not: the upload may go on
+      // elsewhere (a file kept open here would also take appends after another process
+      // completed it).
       const task = { kind: 'release' as const, uploadId: this.#target.uploadId };
       const result = await this.#pool.run<DoneResult>(this.#shard, task);
-      if (!result.ok) throw failureToError(result);
+      if (this.#error === null && !result.ok) throw failureToError(result);
     }
+    if (this.#error !== null) throw this.#error;
     return this.#offset;
   }
 

@@ -3,6 +3,8 @@
  * RFC 9110 ranges), against both drivers.
  */
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   drivers,
@@ -235,3 +237,20 @@ function suite(driver: DriverName): void {
 }
 
 for (const driver of drivers) suite(driver);
+
+test('DELETE of a blob whose link folder holds no link (a push killed before it) answers 404', async () => {
+  const reg = await startTestRegistry({ deleteEnabled: true });
+  try {
+    const orphan = sha256('linked never');
+    const dir = join(reg.root, 'docker/registry/v2/repositories/blobs/orphan/_layers/sha256');
+    await mkdir(join(dir, orphan.slice('sha256:'.length)), { recursive: true });
+    await writeFile(join(dir, orphan.slice('sha256:'.length), '.berth-tmp.left'), orphan);
+    const path = `/v2/blobs/orphan/blobs/${orphan}`;
+    assert.equal((await send(reg.url, { method: 'HEAD', path })).status, 404);
+    const reply = await send(reg.url, { method: 'DELETE', path });
+    assert.equal(reply.status, 404);
+    assert.match(reply.body.toString(), /BLOB_UNKNOWN/);
+  } finally {
+    await reg.stop();
+  }
+});

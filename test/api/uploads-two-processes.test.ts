@@ -84,6 +84,19 @@ async function openUploadFiles(): Promise<string[]> {
   return open;
 }
 
+test('a PATCH refused by the worker for its offset leaves no upload file open', async () => {
+  const bytes = randomBytes(1024 * 1024 + 7);
+  const started = await send(`${a.url}/v2/two/refused/blobs/uploads/`, 'POST');
+  const p1 = await patch(on(a, started.location), bytes, 0);
+  assert.equal(p1.status, 202);
+  // The same chunk again: the worker finds the upload past offset 0 and refuses it (416).
+  assert.equal((await patch(on(a, p1.location), bytes, 0)).status, 416);
+  // Resent to the Location it first went to, without Content-Range: the token's offset.
+  const resent = await send(on(a, started.location), 'PATCH', bytes);
+  assert.equal(resent.status, 400);
+  assert.deepEqual(await openUploadFiles(), []);
+});
+
 test('PUTs of one upload racing on both processes store only the bytes of the digest', async () => {
   for (let round = 0; round < 6; round++) {
     const first = randomBytes(2 * 1024 * 1024);

@@ -559,6 +559,46 @@ const rows: Row<Fixture>[] = [
     expect: { status: 400, code: 'BLOB_UPLOAD_INVALID' },
   },
   {
+    name: 'a streamed PATCH resent to the Location it went to answers 400 BLOB_UPLOAD_INVALID and appends nothing',
+    request: async (f) => {
+      const first = await begin(f, freshRepo());
+      const sent = await send(f.reg.url, { method: 'PATCH', path: first, body: ten });
+      assert.equal(sent.status, 202, `PATCH: ${sent.body.toString()}`);
+      return { method: 'PATCH', path: first, body: ten };
+    },
+    expect: { status: 400, code: 'BLOB_UPLOAD_INVALID' },
+    after: async (f, reply) => {
+      assert.match(reply.body.toString(), /wrong offset/);
+      assert.equal(reply.header('location'), null, 'no Location on the refusal');
+    },
+  },
+  {
+    name: 'after a refused resend the upload holds the bytes once and completes with the latest Location',
+    request: async (f) => {
+      const first = await begin(f, freshRepo());
+      const sent = await send(f.reg.url, { method: 'PATCH', path: first, body: ten });
+      assert.equal(sent.status, 202, `PATCH: ${sent.body.toString()}`);
+      const again = await send(f.reg.url, { method: 'PATCH', path: first, body: ten });
+      assert.equal(again.status, 400);
+      const status = await send(f.reg.url, { path: first });
+      assert.equal(status.status, 204);
+      assert.equal(status.header('range'), '0-9');
+      const latest = pathOf(sent.header('location'));
+      return { method: 'PUT', path: withParam(latest, 'digest', sha256(ten)) };
+    },
+    expect: { status: 201 },
+  },
+  {
+    name: 'a PUT with a body sent to an older Location answers 400 BLOB_UPLOAD_INVALID',
+    request: async (f) => {
+      const first = await begin(f, freshRepo());
+      const sent = await send(f.reg.url, { method: 'PATCH', path: first, body: ten });
+      assert.equal(sent.status, 202, `PATCH: ${sent.body.toString()}`);
+      return { method: 'PUT', path: withParam(first, 'digest', sha256(ten + ten)), body: ten };
+    },
+    expect: { status: 400, code: 'BLOB_UPLOAD_INVALID' },
+  },
+  {
     name: 'a _state that is not a token at all answers 400 BLOB_UPLOAD_INVALID',
     request: async (f) => {
       const location = await begun(f, 'up/tamper', ten);
