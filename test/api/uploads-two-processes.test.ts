@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { openFilesUnder } from '../helpers/open-files.js';
 import { sha256, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 let a: TestRegistry;
@@ -74,16 +75,6 @@ test('a PUT naming the digest of fewer bytes than another process stored is refu
   assert.equal(res.status, 404);
 });
 
-/** Files under the shared root this test process holds open (both registries run here). */
-async function openUploadFiles(): Promise<string[]> {
-  const open: string[] = [];
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(a.root)) open.push(target);
-  }
-  return open;
-}
-
 test('a PATCH refused by the worker for its offset leaves no upload file open', async () => {
   const bytes = randomBytes(1024 * 1024 + 7);
   const started = await send(`${a.url}/v2/two/refused/blobs/uploads/`, 'POST');
@@ -94,7 +85,7 @@ test('a PATCH refused by the worker for its offset leaves no upload file open', 
   // Resent to the Location it first went to, without Content-Range: the token's offset.
   const resent = await send(on(a, started.location), 'PATCH', bytes);
   assert.equal(resent.status, 400);
-  assert.deepEqual(await openUploadFiles(), []);
+  assert.deepEqual(await openFilesUnder(a.root), []);
 });
 
 test('PUTs of one upload racing on both processes store only the bytes of the digest', async () => {
@@ -161,5 +152,5 @@ test('no upload file stays open once requests on either process are done', async
       assert.equal((await send(url.href, 'DELETE')).status, 204);
     }
   }
-  assert.deepEqual(await openUploadFiles(), []);
+  assert.deepEqual(await openFilesUnder(a.root), []);
 });

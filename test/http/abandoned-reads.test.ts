@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { openFilesUnder } from '../helpers/open-files.js';
 import { pushBlob, startTestRegistry, type TestRegistry } from '../helpers/server.js';
 
 let registry: TestRegistry;
@@ -16,16 +16,6 @@ before(async () => {
   registry = await startTestRegistry();
 });
 after(() => registry.stop());
-
-/** Files under the registry's root this process holds open (the registry runs here). */
-async function openFilesUnderRoot(): Promise<string[]> {
-  const open: string[] = [];
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(registry.root)) open.push(target);
-  }
-  return open;
-}
 
 /** Sends a GET and closes the connection as soon as the request is written. */
 function getAndLeave(port: number, path: string): Promise<void> {
@@ -52,7 +42,7 @@ test('a blob GET whose client leaves before the answer closes the blob file', as
   let open: string[] = [];
   for (let wait = 0; wait < 40; wait++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    open = await openFilesUnderRoot();
+    open = await openFilesUnder(registry.root);
     if (open.length === 0) break;
   }
   assert.deepEqual(open, []);
