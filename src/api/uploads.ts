@@ -87,19 +87,12 @@ function uploadToken(
 }
 
 /**
- * Where a request's bytes must start: the `Content-Range` start, else the offset of its
- * `_state` token (a Location used twice, such as a PATCH resent after its answer was lost,
- * would otherwise append the same bytes again), else anywhere (-1).
- */
-function startOffset(range: { start: number } | null, token: { offset: number | null }): number {
-  return range?.start ?? token.offset ?? -1;
-}
-
-/**
- * Receives a request's bytes at `expected`. A token whose offset is not the upload's size
- * answers `BLOB_UPLOAD_INVALID`, as the reference does ("resumed at wrong offset"); a
- * `Content-Range` that is not answers 416. Unlike the reference, the upload is kept: the
- * client may ask its status and go on.
+ * Receives a request's bytes where they must start: at the `Content-Range` start (else 416),
+ * or without one at the offset of the `_state` token it carries, for a Location used twice
+ * (a PATCH resent after its answer was lost) would append the same bytes again. That answers
+ * `BLOB_UPLOAD_INVALID`, as the reference does ("resumed at wrong offset"); unlike the
+ * reference, Berth keeps the upload, and a status request tells the client where it is.
+ * Without either, the bytes are appended.
  */
 async function receiveAt(
   ctx: ApiContext,
@@ -111,7 +104,7 @@ async function receiveAt(
   token: { offset: number | null },
 ): Promise<number> {
   try {
-    return await receive(ctx, req, name, uuid, algorithm, startOffset(range, token));
+    return await receive(ctx, req, name, uuid, algorithm, range?.start ?? token.offset ?? -1);
   } catch (err) {
     if (range !== null || !(err instanceof RegistryError) || err.code !== 'RANGE_INVALID')
       throw err;

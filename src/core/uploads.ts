@@ -86,7 +86,8 @@ export class UploadStore {
 
   /**
    * A sink for one request's bytes. `expectedOffset` is where the client says they start
-   * (from `Content-Range`), or -1 to append at the end.
+   * (from `Content-Range`, or the `_state` token of the Location it used), or -1 to append
+   * at the end.
    */
   async sink(
     name: string,
